@@ -2,12 +2,6 @@ import { KIND_BY_MESSAGE_ID, kindOf, type MessageStats } from '../accounting/mes
 import { MAX_EXTENDED_MESSAGE_LENGTH, MAX_REQUEST_LENGTH, MessageId } from './constants.js';
 import { BadMessageError, MessageTooLargeError } from './errors.js';
 
-/** Where the block bytes of an incoming `piece` message are copied. */
-export interface PieceSink {
-  readonly target: Uint8Array;
-  readonly offset: number;
-}
-
 /**
  * Receives decoded messages. Handlers may throw a ProtocolError; it propagates out of
  * `WireDecoder.push`, and the connection closes.
@@ -31,10 +25,13 @@ export interface WireHandler {
   onAllowedFast(index: number): void;
   /** `payload` (after the extended id byte) is a view valid only during the call. */
   onExtended(extendedId: number, payload: Buffer): void;
-  /** A block starts arriving: return where to copy it, or null to discard it (unrequested). */
-  onPieceStart(index: number, begin: number, length: number): PieceSink | null;
-  /** The block is complete (copied to the sink when one was returned). */
-  onPieceEnd(index: number, begin: number, length: number, sink: PieceSink | null): void;
+  /**
+   * A block starts arriving: return the buffer of the whole piece (the block is copied into it at
+   * offset `begin`), or null to discard the block (unrequested, duplicate).
+   */
+  onPieceStart(index: number, begin: number, length: number): Uint8Array | null;
+  /** The block is complete (copied into `target` when one was returned). */
+  onPieceEnd(index: number, begin: number, length: number, target: Uint8Array | null): void;
   onUnknown(id: number, payload: Buffer): void;
 }
 
@@ -75,6 +72,7 @@ const FIXED_LENGTH: readonly number[] = (() => {
 const KEEPALIVE_KIND = kindOf('keepalive');
 const EXTENDED_HANDSHAKE_KIND = kindOf('extended_handshake');
 const DEFAULT_MAX_UNKNOWN_LENGTH = 65_536;
+const EMPTY = Buffer.alloc(0);
 /** Largest piece-message payload (index + begin + block). */
 const MAX_PIECE_PAYLOAD = 8 + MAX_REQUEST_LENGTH;
 
@@ -104,7 +102,7 @@ export class WireDecoder {
   #pieceBegin = 0;
   #pieceLength = 0;
   #pieceCopied = 0;
-  #sink: PieceSink | null = null;
+  #sink: Uint8Array | null = null;
   #destroyed = false;
   /** Extended ids at or above this are extension messages; 0 is the extended handshake. */
   extensionKindOf: (extendedId: number) => number = () => kindOf('unknown');
@@ -247,7 +245,7 @@ export class WireDecoder {
     while (this.#pieceCopied < this.#pieceLength && this.#available > 0) {
       const chunk = this.#chunks[0];
       const n = Math.min(chunk.length - this.#chunkOffset, this.#pieceLength - this.#pieceCopied);
-      if (sink !== null) chunk.copy(sink.target, sink.offset + this.#pieceCopied, this.#chunkOffset, this.#chunkOffset + n);
+      if (sink !== null) chunk.copy(sink, this.#pieceBegin + this.#pieceCopied, this.#chunkOffset, this.#chunkOffset + n);
       this.#pieceCopied += n;
       this.#consume(n);
     }
@@ -337,8 +335,8 @@ export class WireDecoder {
 
   /** `n` bytes as a view when they lie in one chunk, else gathered into a new buffer. */
   #take(n: number): Buffer {
+    if (n === 0) return EMPTY;
     const chunk = this.#chunks[0];
-    if (n === 0) return chunk.subarray(0, 0);
     if (chunk.length - this.#chunkOffset >= n) {
       const view = chunk.subarray(this.#chunkOffset, this.#chunkOffset + n);
       this.#consume(n);

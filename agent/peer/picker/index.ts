@@ -1,0 +1,39 @@
+import { SeedstreamError } from '../errors.js';
+import type { Random } from '../random.js';
+import type { PiecePicker } from './piece-picker.js';
+import type { PieceTable } from './piece-table.js';
+import { RarestFirstPicker } from './rarest-first.js';
+
+export type { BlockRef, PickOptions, PickerPeer, PiecePicker } from './piece-picker.js';
+export { PieceTable, PieceDownload } from './piece-table.js';
+export { RarestFirstPicker } from './rarest-first.js';
+
+export class UnknownStrategyError extends SeedstreamError {
+  constructor(name: string, known: readonly string[]) {
+    super('ERR_UNKNOWN_STRATEGY', `unknown piece-selection strategy "${name}" (known: ${known.join(', ')})`);
+  }
+}
+
+/** Everything a strategy may be built from. `options` come from the experiment. */
+export interface PickerContext {
+  readonly table: PieceTable;
+  readonly random: Random;
+  readonly options?: Readonly<Record<string, unknown>>;
+}
+
+type PickerFactory = (ctx: PickerContext) => PiecePicker;
+
+const STRATEGIES = new Map<string, PickerFactory>([
+  ['rarest-first', (ctx) => new RarestFirstPicker(ctx)],
+]);
+
+/** Names of every piece-selection strategy, for CLI help and experiment validation. */
+export function strategyNames(): string[] {
+  return [...STRATEGIES.keys()];
+}
+
+export function createPicker(name: string, ctx: PickerContext): PiecePicker {
+  const factory = STRATEGIES.get(name);
+  if (factory === undefined) throw new UnknownStrategyError(name, strategyNames());
+  return factory(ctx);
+}

@@ -1,0 +1,5 @@
+export { StorageError, type StorageErrorCode, type StorageErrorDetails } from './errors.js';
+export { DEFAULT_CACHE_PIECES, FileStorage, type FileStorageInit } from './file-storage.js';
+export { MemoryStorage, type MemoryStorageInit } from './memory-storage.js';
+export { pieceHash, pieceSize, type Storage } from './storage.js';
+export { type VerifyProgress, verifyStorage } from './verify.js';

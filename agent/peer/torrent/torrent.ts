@@ -1,0 +1,947 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { type Socket, connect as netConnect } from 'node:net';
+import { MessageStats } from '../accounting/message-stats.js';
+import { asDict, asInt, decode, encode, isDict } from '../bencode/index.js';
+import { Bitfield } from '../bitfield.js';
+import { type Choker, RECHOKE_INTERVAL_MS } from '../choker/choker.js';
+import { TitForTatChoker } from '../choker/tit-for-tat.js';
+import { AbortError, SeedstreamError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { Metainfo } from '../metainfo/types.js';
+import { createPicker } from '../picker/index.js';
+import type { BlockRef, PiecePicker } from '../picker/piece-picker.js';
+import { type PieceDownload, PieceTable } from '../picker/piece-table.js';
+import { Random, type Seed } from '../random.js';
+import { type Storage, pieceHash } from '../storage/storage.js';
+import type { AnnounceEvent, Announcer } from '../tracker/announcer.js';
+import { allowedFastSet } from '../wire/allowed-fast.js';
+import { BLOCK_LENGTH, MAX_REQUEST_LENGTH } from '../wire/constants.js';
+import { encodeHandshake, reservedBytes } from '../wire/encoder.js';
+import {
+  BadMessageError,
+  BadRequestError,
+  FloodError,
+  HashFailureError,
+  InfoHashMismatchError,
+  ProtocolError,
+  SelfConnectionError,
+  TimeoutError,
+} from '../wire/errors.js';
+import { ExtensionRegistry } from '../wire/extensions/extension-registry.js';
+import type { WireExtension } from '../wire/extensions/wire-extension.js';
+import { type Handshake, readHandshake } from '../wire/handshake.js';
+import { MAX_PIPELINE, MIN_PIPELINE, PIPELINE_SECONDS, type PeerHost, RemotePeer } from './remote-peer.js';
+
+export const CONNECT_TIMEOUT_MS = 10_000;
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Send a keep-alive when we wrote nothing for this long. */
+export const KEEPALIVE_INTERVAL_MS = 90_000;
+/** Close a connection that sent nothing for this long. */
+export const IDLE_TIMEOUT_MS = 180_000;
+/** Give up on a requested block after this long and let another peer have it. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const MAINTENANCE_INTERVAL_MS = 2_000;
+export const DEFAULT_MAX_CONNECTIONS = 50;
+/** Requests we queue per peer; advertised as `reqq` (libtorrent's default is 500, its max 2000). */
+export const MAX_QUEUED_REQUESTS = 2_000;
+/** Blocks a peer may send us unasked before it counts as flooding. */
+export const MAX_UNREQUESTED_BLOCKS = 256;
+/** Hash failures a peer may take part in before we drop it. */
+export const MAX_HASH_FAILURES = 3;
+/** Announce timeout per tracker request. */
+export const ANNOUNCE_TIMEOUT_MS = 15_000;
+/** Fewer missing blocks than this: refill a pipeline at once rather than in batches. */
+const REQUEST_BATCH = 8;
+/** Re-tune the pipeline depth every this many blocks. */
+const PIPELINE_TUNE_BLOCKS = 16;
+
+export class StorageFailureError extends SeedstreamError {
+  constructor(message: string, cause: unknown) {
+    super('ERR_STORAGE_FAILURE', message, { cause });
+  }
+}
+
+export interface TorrentInit {
+  readonly meta: Metainfo;
+  readonly peerId: Buffer;
+  /** Seed of every random choice this torrent makes (picker, choker). */
+  readonly seed: Seed;
+  /** Piece-selection strategy name (see picker/index.ts); default `rarest-first`. */
+  readonly strategy?: string;
+  readonly strategyOptions?: Readonly<Record<string, unknown>>;
+  /** Pieces already present in storage (seeding or resume). */
+  readonly have?: Bitfield;
+  readonly maxConnections?: number;
+  readonly uploadSlots?: number;
+  /** Offer BEP 6 (default true). */
+  readonly fast?: boolean;
+  /** Offer BEP 10 (default true). */
+  readonly extensionProtocol?: boolean;
+  /** The port we accept connections on: announced and sent as `p`. */
+  readonly listenPort?: number;
+  /** `v` in our extended handshake. */
+  readonly clientName?: string;
+  /** Our upstream capacity in bytes/s, reported to trackers that understand it. */
+  readonly upstreamBps?: number;
+}
+
+export interface TorrentDeps {
+  readonly storage: Storage;
+  readonly announcers?: readonly Announcer[];
+  readonly choker?: Choker;
+  readonly extensions?: readonly WireExtension[];
+  readonly logger?: Logger;
+}
+
+export interface PeerClosedEvent {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly error?: Error;
+}
+
+export interface TorrentEvents {
+  piece: [index: number];
+  complete: [];
+  peer: [peer: RemotePeer];
+  'peer-closed': [event: PeerClosedEvent];
+  'hash-failure': [event: { piece: number; contributors: string[] }];
+  failed: [error: Error];
+  warning: [error: Error];
+}
+
+/**
+ * One torrent in one peer: its connections, the download (picker, piece assembly, verification),
+ * the upload (request serving, choking) and its trackers.
+ *
+ * A misbehaving remote peer never throws out of here: its connection is logged, accounted in
+ * `protocolErrors` and closed.
+ */
+export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
+  readonly meta: Metainfo;
+  readonly peerId: Buffer;
+  readonly stats = new MessageStats();
+  readonly table: PieceTable;
+  readonly picker: PiecePicker;
+  readonly choker: Choker;
+  readonly storage: Storage;
+  readonly random: Random;
+  readonly extensionRegistry = new ExtensionRegistry();
+  /** Pieces written to storage and announced: what we serve. */
+  readonly stored: Bitfield;
+  readonly #everStored: Bitfield;
+  readonly #announcers: readonly Announcer[];
+  readonly #log: Logger;
+  readonly #init: TorrentInit;
+  readonly #peers = new Map<string, RemotePeer>();
+  readonly #connecting = new Set<string>();
+  /** Addresses learnt from trackers or the user, to (re)connect to while below the limit. */
+  readonly #known = new Map<string, { host: string; port: number; failures: number; retryAt: number }>();
+  readonly #selfAddresses = new Set<string>();
+  readonly #reserved: Buffer;
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #abort = new AbortController();
+  #rechokeScheduled = false;
+  #nextPeerNumber = 0;
+  #started = false;
+  #stopped = false;
+  #failure: Error | undefined;
+  #completeEmitted = false;
+  downloaded = 0;
+  uploaded = 0;
+  wastedBytes = 0;
+  protocolErrors = 0;
+  hashFailures = 0;
+  readonly startedAt = Date.now();
+  completedAt: number | undefined;
+  firstPayloadAt: number | undefined;
+
+  constructor(init: TorrentInit, deps: TorrentDeps) {
+    super();
+    this.#init = init;
+    this.meta = init.meta;
+    this.peerId = init.peerId;
+    this.storage = deps.storage;
+    this.random = new Random(init.seed);
+    this.#log = (deps.logger ?? silentLogger).child({ torrent: init.meta.infoHashHex.slice(0, 8) });
+    this.#announcers = deps.announcers ?? [];
+    const have = init.have?.clone() ?? new Bitfield(init.meta.pieceCount);
+    this.stored = have.clone();
+    this.#everStored = have.clone();
+    this.table = new PieceTable({
+      pieceCount: init.meta.pieceCount,
+      pieceLength: init.meta.pieceLength,
+      length: init.meta.length,
+      have,
+    });
+    this.picker = createPicker(init.strategy ?? 'rarest-first', {
+      table: this.table,
+      random: this.random.fork('picker'),
+      options: init.strategyOptions,
+    });
+    this.choker =
+      deps.choker ?? new TitForTatChoker({ random: this.random.fork('choker'), uploadSlots: init.uploadSlots });
+    for (const ext of deps.extensions ?? []) this.extensionRegistry.register(ext);
+    this.#reserved = reservedBytes({ extensions: init.extensionProtocol ?? true, fast: init.fast ?? true });
+  }
+
+  get pieceCount(): number {
+    return this.meta.pieceCount;
+  }
+
+  get complete(): boolean {
+    return this.stored.complete;
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  get peers(): RemotePeer[] {
+    return [...this.#peers.values()];
+  }
+
+  /** Bytes still missing. */
+  get left(): number {
+    let left = 0;
+    for (let i = 0; i < this.pieceCount; i++) if (!this.stored.has(i)) left += this.table.pieceSize(i);
+    return left;
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#timers.push(setInterval(() => this.#rechoke(), RECHOKE_INTERVAL_MS));
+    this.#timers.push(setInterval(() => this.#maintain(), MAINTENANCE_INTERVAL_MS));
+    for (const t of this.#timers) t.unref();
+    if (this.complete) this.#markComplete();
+    for (const announcer of this.#announcers) void this.#announceLoop(announcer);
+  }
+
+  /** Closes every connection, sends `stopped` to the trackers (bounded wait) and stops timers. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#abort.abort(new AbortError('torrent stopped'));
+    for (const peer of this.#peers.values()) this.closePeer(peer);
+    if (this.#started) {
+      await Promise.allSettled(
+        this.#announcers.map((a) => this.#announceOnce(a, 'stopped', AbortSignal.timeout(3_000))),
+      );
+    }
+  }
+
+  /** Resolves once every piece is verified and stored; rejects when the torrent fails or on abort. */
+  whenComplete(signal?: AbortSignal): Promise<void> {
+    if (this.complete) return Promise.resolve();
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        this.off('complete', onComplete);
+        this.off('failed', onFailed);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onComplete = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onFailed = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new AbortError('waiting for completion aborted', { cause: signal?.reason }));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.on('complete', onComplete);
+      this.on('failed', onFailed);
+    });
+  }
+
+  /** Remembers a peer address and connects to it when a connection slot is free. */
+  addPeer(host: string, port: number): void {
+    if (this.#stopped || port <= 0 || port > 65_535) return;
+    const key = addressKey(host, port);
+    if (this.#selfAddresses.has(key)) return;
+    if (!this.#known.has(key)) this.#known.set(key, { host, port, failures: 0, retryAt: 0 });
+    this.#connectKnown();
+  }
+
+  /** Our own listening address: never connect to it. */
+  addSelfAddress(host: string, port: number): void {
+    this.#selfAddresses.add(addressKey(host, port));
+  }
+
+  get #connectionCount(): number {
+    return this.#peers.size + this.#connecting.size;
+  }
+
+  #connectKnown(): void {
+    if (this.#stopped || (this.complete && this.#init.have?.complete)) {
+      // A seed waits to be contacted, like every client; it does not dial other seeds.
+      if (this.#stopped) return;
+    }
+    const now = Date.now();
+    const max = this.#init.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    for (const [key, addr] of this.#known) {
+      if (this.#connectionCount >= max) return;
+      if (this.#connecting.has(key) || this.#isConnectedTo(key) || addr.retryAt > now) continue;
+      void this.#connectOutbound(addr.host, addr.port);
+    }
+  }
+
+  #isConnectedTo(key: string): boolean {
+    for (const peer of this.#peers.values()) {
+      if (addressKey(peer.host, peer.port) === key) return true;
+      if (peer.listenPort !== undefined && addressKey(peer.host, peer.listenPort) === key) return true;
+    }
+    return false;
+  }
+
+  async #connectOutbound(host: string, port: number): Promise<void> {
+    const key = addressKey(host, port);
+    this.#connecting.add(key);
+    const socket = netConnect({ host, port });
+    socket.setNoDelay(true);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new TimeoutError(`connect to ${key} timed out after ${CONNECT_TIMEOUT_MS} ms`)),
+          CONNECT_TIMEOUT_MS,
+        );
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+      });
+      socket.write(encodeHandshake(this.meta.infoHash, this.peerId, this.#reserved));
+      const { handshake, rest } = await readHandshake(socket, HANDSHAKE_TIMEOUT_MS, this.#abort.signal);
+      if (!handshake.infoHash.equals(this.meta.infoHash)) {
+        throw new InfoHashMismatchError(this.meta.infoHashHex, handshake.infoHash.toString('hex'));
+      }
+      if (handshake.peerId.equals(this.peerId)) {
+        this.#selfAddresses.add(key);
+        this.#known.delete(key);
+        throw new SelfConnectionError();
+      }
+      this.#connecting.delete(key);
+      const known = this.#known.get(key);
+      if (known) known.failures = 0;
+      this.#attach(socket, host, port, handshake, rest, false);
+    } catch (err) {
+      this.#connecting.delete(key);
+      socket.destroy();
+      const known = this.#known.get(key);
+      if (known) {
+        known.failures++;
+        // Back off exponentially, up to five minutes.
+        known.retryAt = Date.now() + Math.min(300_000, 1_000 * 2 ** known.failures);
+      }
+      if (err instanceof ProtocolError) this.protocolErrors++;
+      if (!(err instanceof AbortError)) this.#log.debug({ peer: key, err: describe(err) }, 'outbound connection failed');
+    }
+  }
+
+  /**
+   * An inbound connection whose handshake named this torrent (read by the Client). We answer
+   * with our handshake and take the connection over.
+   */
+  acceptInbound(socket: Socket, handshake: Handshake, rest: Buffer): void {
+    const host = normaliseHost(socket.remoteAddress ?? '?');
+    const port = socket.remotePort ?? 0;
+    if (this.#stopped || handshake.peerId.equals(this.peerId)) {
+      socket.destroy();
+      return;
+    }
+    if (this.#peers.size >= (this.#init.maxConnections ?? DEFAULT_MAX_CONNECTIONS) + 5) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    socket.write(encodeHandshake(this.meta.infoHash, this.peerId, this.#reserved));
+    this.#attach(socket, host, port, handshake, rest, true);
+  }
+
+  #attach(socket: Socket, host: string, port: number, handshake: Handshake, rest: Buffer, inbound: boolean): void {
+    for (const other of this.#peers.values()) {
+      if (other.peerId.equals(handshake.peerId)) {
+        // Both sides dialled each other: keep the older connection.
+        socket.destroy();
+        return;
+      }
+    }
+    const fast = handshake.fast && (this.#init.fast ?? true);
+    const extensions = handshake.extensions && (this.#init.extensionProtocol ?? true);
+    const peer = new RemotePeer(this, {
+      id: `${addressKey(host, port)}#${this.#nextPeerNumber++}`,
+      socket,
+      host,
+      port,
+      handshake,
+      inbound,
+      fast,
+      extensions,
+      now: Date.now(),
+    });
+    this.#peers.set(peer.id, peer);
+    peer.stats.recordOut(0, 68); // kind 0 = handshake
+    peer.stats.recordIn(0, 68);
+    socket.on('data', (chunk: Buffer) => peer.receive(chunk));
+    socket.on('error', (err) => this.closePeer(peer, err));
+    socket.on('close', () => this.closePeer(peer));
+    // The first message: what we have.
+    if (fast && this.stored.complete) peer.writer.haveAll();
+    else if (fast && this.stored.empty) peer.writer.haveNone();
+    else peer.writer.bitfield(this.stored.bytes);
+    if (extensions) this.#sendExtendedHandshake(peer);
+    if (fast) {
+      for (const index of allowedFastSet(host, this.meta.infoHash, this.pieceCount)) {
+        if (!this.stored.has(index)) continue;
+        peer.allowedFastOut.add(index);
+        peer.writer.allowedFast(index);
+      }
+    }
+    this.#log.debug({ peer: peer.id, inbound, fast, extensions }, 'peer connected');
+    this.emit('peer', peer);
+    if (rest.length > 0) peer.receive(rest);
+    socket.resume();
+    this.#scheduleRechoke();
+  }
+
+  #sendExtendedHandshake(peer: RemotePeer): void {
+    const fields: Record<string, unknown> = {};
+    for (const ext of this.extensionRegistry.extensions) Object.assign(fields, ext.handshakeFields?.() ?? {});
+    const handshake = {
+      ...(fields as Record<string, never>),
+      m: this.extensionRegistry.handshakeM(),
+      v: this.#init.clientName ?? 'seedstream',
+      p: this.#init.listenPort,
+      reqq: MAX_QUEUED_REQUESTS,
+    };
+    peer.writer.extended(0, encode(handshake), 0);
+  }
+
+  closePeer(peer: RemotePeer, error?: Error): void {
+    if (peer.closed) return;
+    peer.closed = true;
+    peer.decoder.destroy();
+    peer.socket.destroy();
+    this.#peers.delete(peer.id);
+    this.table.removePeerPieces(peer.have);
+    for (const req of peer.outstanding.values()) this.table.release(req.piece, req.begin, peer.id);
+    peer.outstanding.clear();
+    peer.requestQueue.length = 0;
+    for (const ext of this.extensionRegistry.extensions) ext.onClose?.(peer);
+    if (error instanceof ProtocolError) {
+      this.protocolErrors++;
+      this.#log.warn({ peer: peer.id, code: error.code, err: error.message }, 'peer misbehaved; disconnected');
+    } else if (error !== undefined && (error as NodeJS.ErrnoException).code === undefined) {
+      // Not a socket error and not the remote's fault: a bug of ours, made loud.
+      this.#log.error({ peer: peer.id, err: error.stack ?? describe(error) }, 'internal error on a connection');
+    } else if (error !== undefined) {
+      this.#log.debug({ peer: peer.id, err: describe(error) }, 'peer connection failed');
+    }
+    if (!peer.inbound) {
+      const known = this.#known.get(addressKey(peer.host, peer.port));
+      if (known) {
+        if (error !== undefined) known.failures++;
+        known.retryAt = Date.now() + Math.min(300_000, 1_000 * 2 ** Math.max(1, known.failures));
+      }
+    }
+    this.emit('peer-closed', { id: peer.id, host: peer.host, port: peer.port, error });
+    if (!peer.amChoking) this.#scheduleRechoke();
+    // Other peers may now get the blocks this one held.
+    if (!this.#stopped) {
+      for (const other of this.#peers.values()) this.#requestMore(other);
+      this.#connectKnown();
+    }
+  }
+
+  // ---- PeerHost: availability and interest ----
+
+  kindOfLocalExtensionId(id: number): number {
+    return this.extensionRegistry.kindOfLocalId(id);
+  }
+
+  onBitfield(peer: RemotePeer): void {
+    this.table.addPeerPieces(peer.have);
+    if (this.#bothSeeds(peer)) return;
+    this.#updateInterest(peer);
+  }
+
+  onHave(peer: RemotePeer, index: number): void {
+    this.table.addPeerPiece(index, peer.have);
+    if (this.#bothSeeds(peer)) return;
+    if (!peer.amInterested && this.table.needs(index)) this.#updateInterest(peer);
+    this.#requestMore(peer);
+  }
+
+  /** Two seeds have nothing to say to each other. */
+  #bothSeeds(peer: RemotePeer): boolean {
+    if (!(this.complete && peer.seed)) return false;
+    this.closePeer(peer);
+    return true;
+  }
+
+  #updateInterest(peer: RemotePeer): void {
+    const interested = this.#wantsFrom(peer);
+    if (interested === peer.amInterested) return;
+    peer.amInterested = interested;
+    if (interested) {
+      peer.writer.interested();
+      this.#requestMore(peer);
+    } else {
+      peer.writer.notInterested();
+    }
+  }
+
+  /** The peer has a piece we still need. */
+  #wantsFrom(peer: RemotePeer): boolean {
+    const table = this.table;
+    if (table.have.count === table.pieceCount) return false;
+    const theirs = peer.have.bytes;
+    const ours = table.have.bytes;
+    const wanted = table.wanted.bytes;
+    for (let i = 0; i < theirs.length; i++) if ((theirs[i] & ~ours[i] & wanted[i]) !== 0) return true;
+    return false;
+  }
+
+  onChoked(peer: RemotePeer): void {
+    // Without BEP 6 a choke discards our requests; with it the peer rejects them explicitly.
+    if (!peer.fast) this.#releaseAll(peer);
+  }
+
+  onUnchoked(peer: RemotePeer): void {
+    this.#requestMore(peer);
+  }
+
+  onInterestChanged(peer: RemotePeer): void {
+    if (peer.peerInterested || !peer.amChoking) this.#scheduleRechoke();
+  }
+
+  onAllowedFast(peer: RemotePeer, index: number): void {
+    if (!this.table.needs(index)) return;
+    if (!peer.amInterested) this.#updateInterest(peer);
+    this.#requestMore(peer);
+  }
+
+  #releaseAll(peer: RemotePeer): void {
+    for (const req of peer.outstanding.values()) this.table.release(req.piece, req.begin, peer.id);
+    peer.outstanding.clear();
+  }
+
+  // ---- PeerHost: downloading ----
+
+  #requestMore(peer: RemotePeer): void {
+    if (peer.closed || !peer.amInterested || this.#stopped) return;
+    const choked = peer.peerChoking;
+    if (choked && peer.allowedFastIn.size === 0) return;
+    const target = Math.min(peer.pipelineTarget, peer.remoteRequestQueue);
+    const deficit = target - peer.outstanding.size;
+    if (deficit <= 0) return;
+    if (peer.outstanding.size > 0 && deficit < REQUEST_BATCH && target > REQUEST_BATCH) return;
+    const blocks = this.picker.pick(peer, deficit, choked ? { onlyPieces: peer.allowedFastIn } : undefined);
+    if (blocks.length === 0) {
+      if (peer.outstanding.size === 0) this.#updateInterest(peer);
+      return;
+    }
+    const now = Date.now();
+    for (const b of blocks) peer.outstanding.set(RemotePeer.blockKey(b.piece, b.begin), { ...b, sentAt: now });
+    peer.writer.requests(blocks);
+  }
+
+  onPieceStart(peer: RemotePeer, index: number, begin: number, length: number): Uint8Array | null {
+    if (!peer.outstanding.has(RemotePeer.blockKey(index, begin))) {
+      peer.unrequestedBlocks++;
+      this.wastedBytes += length;
+      if (peer.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS) {
+        throw new FloodError(`${peer.unrequestedBlocks} blocks sent that we never requested`);
+      }
+      return null;
+    }
+    const dl = this.table.sinkFor(index, begin, length);
+    if (dl === undefined) {
+      this.wastedBytes += length;
+      return null;
+    }
+    return dl.buffer;
+  }
+
+  onPieceEnd(peer: RemotePeer, index: number, begin: number, length: number, target: Uint8Array | null): void {
+    const key = RemotePeer.blockKey(index, begin);
+    if (target === null) {
+      peer.outstanding.delete(key);
+      this.#requestMore(peer);
+      return;
+    }
+    peer.outstanding.delete(key);
+    const others = this.table.markReceived(index, begin, peer.id);
+    if (others === undefined) {
+      this.wastedBytes += length;
+      return;
+    }
+    const now = Date.now();
+    this.firstPayloadAt ??= now;
+    peer.download.add(length, now);
+    peer.lastBlockAt = now;
+    this.downloaded += length;
+    for (const id of others) {
+      const other = this.#peers.get(id);
+      if (other === undefined || !other.outstanding.delete(key)) continue;
+      other.writer.cancel(index, begin, length);
+    }
+    const dl = this.table.downloads.get(index);
+    if (dl?.complete) this.#finishPiece(dl);
+    if (peer.download.total % (PIPELINE_TUNE_BLOCKS * BLOCK_LENGTH) < length) this.#tunePipeline(peer, now);
+    this.#requestMore(peer);
+  }
+
+  #tunePipeline(peer: RemotePeer, now: number): void {
+    const blocksPerSecond = peer.download.rate(now) / BLOCK_LENGTH;
+    const target = Math.ceil(blocksPerSecond * PIPELINE_SECONDS);
+    peer.pipelineTarget = Math.max(MIN_PIPELINE, Math.min(MAX_PIPELINE, target));
+  }
+
+  #finishPiece(dl: PieceDownload): void {
+    const index = dl.index;
+    const ok = createHash('sha1').update(dl.buffer).digest().equals(pieceHash(this.meta, index));
+    if (!ok) {
+      this.#hashFailed(dl);
+      return;
+    }
+    this.table.completePiece(index);
+    this.storage.write(index, dl.buffer).then(
+      () => this.#pieceStored(index),
+      (err: unknown) =>
+        this.#fail(new StorageFailureError(`could not store piece ${index}: ${describe(err)}`, err)),
+    );
+  }
+
+  #pieceStored(index: number): void {
+    if (this.#stopped) return;
+    this.stored.set(index);
+    this.#everStored.set(index);
+    for (const peer of this.#peers.values()) {
+      peer.writer.have(index);
+      if (peer.amInterested && !this.#wantsFrom(peer)) this.#updateInterest(peer);
+    }
+    this.emit('piece', index);
+    if (this.stored.complete) this.#markComplete();
+  }
+
+  #markComplete(): void {
+    if (this.#completeEmitted) return;
+    this.#completeEmitted = true;
+    this.completedAt = Date.now();
+    this.#log.info({ downloaded: this.downloaded }, 'torrent complete');
+    this.emit('complete');
+    for (const peer of this.#peers.values()) if (peer.seed) this.closePeer(peer);
+    if (this.#started && this.downloaded > 0) {
+      for (const a of this.#announcers) void this.#announceOnce(a, 'completed', this.#abort.signal);
+    }
+  }
+
+  #hashFailed(dl: PieceDownload): void {
+    this.hashFailures++;
+    this.table.failPiece(dl.index);
+    const contributors = [...dl.contributors];
+    this.emit('hash-failure', { piece: dl.index, contributors });
+    this.#log.warn({ piece: dl.index, contributors }, 'piece failed its hash check');
+    for (const id of contributors) {
+      const peer = this.#peers.get(id);
+      if (peer === undefined) continue;
+      peer.hashFailures++;
+      if (contributors.length === 1 || peer.hashFailures >= MAX_HASH_FAILURES) {
+        this.closePeer(peer, new HashFailureError(`sent data for piece ${dl.index} that failed its hash check`));
+      }
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    this.#log.error({ err: err.message }, 'torrent failed');
+    this.emit('failed', err);
+  }
+
+  onReject(peer: RemotePeer, index: number, begin: number): void {
+    const key = RemotePeer.blockKey(index, begin);
+    if (peer.outstanding.delete(key)) this.table.release(index, begin, peer.id);
+  }
+
+  // ---- PeerHost: uploading ----
+
+  onRequest(peer: RemotePeer, index: number, begin: number, length: number): void {
+    if (index >= this.pieceCount) throw new BadRequestError(`request for piece ${index} of ${this.pieceCount}`);
+    if (length === 0 || length > MAX_REQUEST_LENGTH) throw new BadRequestError(`request of ${length} bytes`);
+    if (begin + length > this.table.pieceSize(index)) {
+      throw new BadRequestError(`request for bytes ${begin}+${length} past the end of piece ${index}`);
+    }
+    if (!this.stored.has(index)) {
+      if (!this.#everStored.has(index)) throw new BadRequestError(`request for piece ${index}, which we never had`);
+      if (peer.fast) peer.writer.reject(index, begin, length);
+      return;
+    }
+    if (peer.amChoking && !peer.allowedFastOut.has(index)) {
+      // Requests while choked are dropped (BEP 3) or rejected (BEP 6).
+      if (peer.fast) peer.writer.reject(index, begin, length);
+      return;
+    }
+    if (peer.requestQueue.length >= MAX_QUEUED_REQUESTS) {
+      if (!peer.fast) throw new FloodError(`more than ${MAX_QUEUED_REQUESTS} queued requests`);
+      peer.writer.reject(index, begin, length);
+      return;
+    }
+    peer.requestQueue.push({ index, begin, length });
+    if (!peer.serving) void this.#serve(peer);
+  }
+
+  onCancel(peer: RemotePeer, index: number, begin: number, length: number): void {
+    const q = peer.requestQueue;
+    for (let i = 0; i < q.length; i++) {
+      const r = q[i];
+      if (r.index === index && r.begin === begin && r.length === length) {
+        q.splice(i, 1);
+        return;
+      }
+    }
+  }
+
+  async #serve(peer: RemotePeer): Promise<void> {
+    peer.serving = true;
+    try {
+      // Bounded by the queue, which the remote can grow only up to MAX_QUEUED_REQUESTS.
+      while (peer.requestQueue.length > 0 && !peer.closed) {
+        if (peer.writer.congested) {
+          await peer.writer.drained();
+          continue;
+        }
+        const r = peer.requestQueue.shift()!;
+        let block: Buffer;
+        try {
+          block = await this.storage.read(r.index, r.begin, r.length);
+        } catch (err) {
+          this.#log.warn({ piece: r.index, err: describe(err) }, 'could not read a requested block');
+          if (peer.fast) peer.writer.reject(r.index, r.begin, r.length);
+          continue;
+        }
+        if (peer.closed) return;
+        peer.writer.piece(r.index, r.begin, block);
+        peer.upload.add(r.length, Date.now());
+        this.uploaded += r.length;
+      }
+    } finally {
+      peer.serving = false;
+    }
+  }
+
+  // ---- PeerHost: extensions ----
+
+  onExtended(peer: RemotePeer, extendedId: number, payload: Buffer): void {
+    if (extendedId === 0) {
+      this.#onExtendedHandshake(peer, payload);
+      return;
+    }
+    const ext = this.extensionRegistry.byLocalId(extendedId);
+    // Unknown extended ids are ignored, as BEP 10 asks.
+    if (ext === undefined) return;
+    ext.onMessage(peer, payload);
+  }
+
+  #onExtendedHandshake(peer: RemotePeer, payload: Buffer): void {
+    let dict: ReturnType<typeof asDict>;
+    try {
+      dict = asDict(decode(payload, { allowUnsortedKeys: true }), 'extended handshake');
+    } catch (err) {
+      throw new BadMessageError(`malformed extended handshake: ${describe(err)}`);
+    }
+    const m = dict.m;
+    if (isDict(m)) {
+      for (const [name, value] of Object.entries(m)) {
+        if (typeof value !== 'number' || value < 0 || value > 255) continue;
+        if (value === 0) peer.remoteExtensions.delete(name);
+        else peer.remoteExtensions.set(name, value);
+      }
+    }
+    if (typeof dict.p === 'number' && dict.p > 0 && dict.p < 65_536) peer.listenPort = dict.p;
+    if (typeof dict.reqq === 'number') {
+      peer.remoteRequestQueue = Math.max(1, Math.min(MAX_PIPELINE, asInt(dict.reqq, 'reqq')));
+    }
+    if (Buffer.isBuffer(dict.v)) peer.clientName = dict.v.toString('utf8').slice(0, 64);
+    for (const ext of this.extensionRegistry.extensions) ext.onHandshake?.(peer, dict);
+  }
+
+  sendExtension(peer: RemotePeer, name: string, payload: Uint8Array): boolean {
+    const remoteId = peer.remoteExtensions.get(name);
+    if (remoteId === undefined || peer.closed) return false;
+    peer.writer.extended(remoteId, payload, this.extensionRegistry.kindOf(name));
+    return true;
+  }
+
+  // ---- choking ----
+
+  #scheduleRechoke(): void {
+    if (this.#rechokeScheduled || this.#stopped) return;
+    this.#rechokeScheduled = true;
+    setImmediate(() => {
+      this.#rechokeScheduled = false;
+      this.#rechoke();
+    });
+  }
+
+  #rechoke(): void {
+    if (this.#stopped) return;
+    const peers = [...this.#peers.values()];
+    const unchoke = this.choker.rechoke(peers, { seeding: this.complete, now: Date.now() });
+    for (const peer of peers) {
+      const should = unchoke.has(peer.id);
+      if (should && peer.amChoking) {
+        peer.amChoking = false;
+        peer.writer.unchoke();
+      } else if (!should && !peer.amChoking) {
+        this.#choke(peer);
+      }
+    }
+  }
+
+  #choke(peer: RemotePeer): void {
+    peer.amChoking = true;
+    peer.writer.choke();
+    const keep = peer.requestQueue.filter((r) => peer.allowedFastOut.has(r.index));
+    if (peer.fast) {
+      for (const r of peer.requestQueue) if (!peer.allowedFastOut.has(r.index)) peer.writer.reject(r.index, r.begin, r.length);
+    }
+    peer.requestQueue.length = 0;
+    peer.requestQueue.push(...keep);
+  }
+
+  // ---- housekeeping ----
+
+  #maintain(): void {
+    if (this.#stopped) return;
+    const now = Date.now();
+    for (const peer of this.#peers.values()) {
+      if (now - peer.lastReceiveAt > IDLE_TIMEOUT_MS) {
+        this.closePeer(peer, new TimeoutError(`nothing received for ${IDLE_TIMEOUT_MS} ms`));
+        continue;
+      }
+      if (now - peer.writer.lastWriteAt > KEEPALIVE_INTERVAL_MS) peer.writer.keepAlive();
+      let expired = false;
+      for (const [key, req] of peer.outstanding) {
+        if (now - req.sentAt < REQUEST_TIMEOUT_MS) continue;
+        peer.outstanding.delete(key);
+        this.table.release(req.piece, req.begin, peer.id);
+        expired = true;
+      }
+      if (expired) {
+        peer.pipelineTarget = MIN_PIPELINE;
+        for (const other of this.#peers.values()) if (other !== peer) this.#requestMore(other);
+      }
+      this.#requestMore(peer);
+    }
+    this.#connectKnown();
+  }
+
+  // ---- trackers ----
+
+  async #announceLoop(announcer: Announcer): Promise<void> {
+    let event: AnnounceEvent | undefined = 'started';
+    let failures = 0;
+    // Runs until the torrent stops; each iteration waits at least the tracker's interval or a backoff.
+    while (!this.#stopped) {
+      let waitMs: number;
+      try {
+        const interval = await this.#announceOnce(announcer, event, this.#abort.signal);
+        event = undefined;
+        failures = 0;
+        waitMs = interval * 1000;
+      } catch (err) {
+        if (this.#stopped) return;
+        failures++;
+        waitMs = Math.min(300_000, 5_000 * 2 ** Math.min(failures, 6));
+        const warning = new SeedstreamError('ERR_ANNOUNCE_FAILED', `announce to ${announcer.url} failed: ${describe(err)}`, {
+          cause: err,
+        });
+        this.#log.warn({ tracker: announcer.url, err: describe(err) }, 'announce failed');
+        this.emit('warning', warning);
+      }
+      try {
+        await sleep(waitMs, this.#abort.signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** One announce; adds the returned peers. Returns the interval in seconds. */
+  async #announceOnce(announcer: Announcer, event: AnnounceEvent | undefined, signal: AbortSignal): Promise<number> {
+    const timeout = AbortSignal.timeout(ANNOUNCE_TIMEOUT_MS);
+    const res = await announcer.announce(
+      {
+        infoHash: this.meta.infoHash,
+        peerId: this.peerId,
+        port: this.#init.listenPort ?? 0,
+        uploaded: this.uploaded,
+        downloaded: this.downloaded,
+        left: this.left,
+        event,
+        numwant: event === 'stopped' ? 0 : 50,
+        upstreamBps: this.#init.upstreamBps,
+        delays: this.#measuredDelays(),
+      },
+      AbortSignal.any([signal, timeout]),
+    );
+    if (event !== 'stopped') for (const p of res.peers) this.addPeer(p.host, p.port);
+    return Math.max(res.minInterval ?? 0, res.interval, 1);
+  }
+
+  #measuredDelays(): Array<{ host: string; port: number; delayMs: number }> | undefined {
+    const out: Array<{ host: string; port: number; delayMs: number }> = [];
+    for (const peer of this.#peers.values()) {
+      const port = peer.listenPort ?? (peer.inbound ? undefined : peer.port);
+      if (peer.rttMs !== undefined && port !== undefined) out.push({ host: peer.host, port, delayMs: peer.rttMs });
+    }
+    return out.length > 0 ? out : undefined;
+  }
+}
+
+/** Hosts as `host:port`, IPv6 in brackets. */
+export function addressKey(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Strips the IPv4-mapped prefix Node reports for dual-stack sockets. */
+export function normaliseHost(host: string): string {
+  return host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return (err as NodeJS.ErrnoException).code ? `${err.message}` : err.message;
+  return String(err);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export type { BlockRef };
