@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { SeedstreamError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import { Random, type Seed } from './random.js';
@@ -60,7 +60,9 @@ export class Client {
     if (this.#server) return this.address!;
     const host = this.#init.host ?? '127.0.0.1';
     const port = this.#init.port ?? 0;
-    const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.#onConnection(socket));
+    const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) =>
+      this.#onConnection(socket),
+    );
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(new ListenError(host, port, err));
       server.once('error', onError);

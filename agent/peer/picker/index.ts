@@ -4,8 +4,8 @@ import type { PiecePicker } from './piece-picker.js';
 import type { PieceTable } from './piece-table.js';
 import { RarestFirstPicker } from './rarest-first.js';
 
-export type { BlockRef, PickOptions, PickerPeer, PiecePicker } from './piece-picker.js';
-export { PieceTable, PieceDownload } from './piece-table.js';
+export type { BlockRef, PickerPeer, PickOptions, PiecePicker } from './piece-picker.js';
+export { PieceDownload, PieceTable } from './piece-table.js';
 export { RarestFirstPicker } from './rarest-first.js';
 
 export class UnknownStrategyError extends SeedstreamError {
@@ -23,9 +23,7 @@ export interface PickerContext {
 
 type PickerFactory = (ctx: PickerContext) => PiecePicker;
 
-const STRATEGIES = new Map<string, PickerFactory>([
-  ['rarest-first', (ctx) => new RarestFirstPicker(ctx)],
-]);
+const STRATEGIES = new Map<string, PickerFactory>([['rarest-first', (ctx) => new RarestFirstPicker(ctx)]]);
 
 /** Names of every piece-selection strategy, for CLI help and experiment validation. */
 export function strategyNames(): string[] {

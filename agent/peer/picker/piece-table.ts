@@ -82,11 +82,14 @@ export class PieceTable {
     this.have = init.have ?? new Bitfield(init.pieceCount);
     this.wanted = Bitfield.full(init.pieceCount);
     this.availability = new Uint32Array(init.pieceCount);
-    for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i)) this.#unclaimedBlocks += this.blockCount(i);
+    for (let i = 0; i < this.pieceCount; i++)
+      if (!this.have.has(i)) this.#unclaimedBlocks += this.blockCount(i);
   }
 
   pieceSize(index: number): number {
-    return index < this.pieceCount - 1 ? this.pieceLength : this.length - this.pieceLength * (this.pieceCount - 1);
+    return index < this.pieceCount - 1
+      ? this.pieceLength
+      : this.length - this.pieceLength * (this.pieceCount - 1);
   }
 
   blockCount(index: number): number {
@@ -254,7 +257,8 @@ export class PieceTable {
     const dl = this.downloads.get(piece);
     if (dl === undefined || begin % BLOCK_LENGTH !== 0) return undefined;
     const b = begin / BLOCK_LENGTH;
-    if (b >= dl.blockCount || dl.state[b] === BLOCK_RECEIVED || dl.blockLength(b) !== length) return undefined;
+    if (b >= dl.blockCount || dl.state[b] === BLOCK_RECEIVED || dl.blockLength(b) !== length)
+      return undefined;
     return dl;
   }
 

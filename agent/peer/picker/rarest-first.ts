@@ -1,5 +1,5 @@
 import type { Random } from '../random.js';
-import type { BlockRef, PickOptions, PickerPeer, PiecePicker } from './piece-picker.js';
+import type { BlockRef, PickerPeer, PickOptions, PiecePicker } from './piece-picker.js';
 import type { PieceTable } from './piece-table.js';
 
 /** Until this many pieces are complete, new pieces are picked at random (mainline's "random first"). */
@@ -31,7 +31,8 @@ export class RarestFirstPicker implements PiecePicker {
     const out: BlockRef[] = [];
     if (max <= 0) return out;
     const allowed = opts?.onlyPieces;
-    const usable = (piece: number): boolean => peer.have.has(piece) && (allowed === undefined || allowed.has(piece));
+    const usable = (piece: number): boolean =>
+      peer.have.has(piece) && (allowed === undefined || allowed.has(piece));
 
     // Strict priority: finish what is started before opening new pieces.
     for (const dl of this.table.downloads.values()) {
@@ -80,7 +81,12 @@ export class RarestFirstPicker implements PiecePicker {
     return best;
   }
 
-  protected pickEndgame(peer: PickerPeer, max: number, usable: (piece: number) => boolean, out: BlockRef[]): void {
+  protected pickEndgame(
+    peer: PickerPeer,
+    max: number,
+    usable: (piece: number) => boolean,
+    out: BlockRef[],
+  ): void {
     const limit = Math.min(max, out.length + ENDGAME_MAX_DUPLICATES);
     for (const dl of this.table.downloads.values()) {
       if (out.length >= limit) return;

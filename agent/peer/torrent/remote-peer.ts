@@ -291,7 +291,8 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
 
   onExtended(extendedId: number, payload: Buffer): void {
     this.#sawFirstMessage = true;
-    if (!this.extensions) throw new BadMessageError('extended message received but BEP 10 was not negotiated');
+    if (!this.extensions)
+      throw new BadMessageError('extended message received but BEP 10 was not negotiated');
     this.#host.onExtended(this, extendedId, payload);
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Socket, connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { MessageStats } from '../accounting/message-stats.js';
 import { asDict, asInt, decode, encode, isDict } from '../bencode/index.js';
 import { Bitfield } from '../bitfield.js';
@@ -13,7 +13,7 @@ import { createPicker } from '../picker/index.js';
 import type { BlockRef, PiecePicker } from '../picker/piece-picker.js';
 import { type PieceDownload, PieceTable } from '../picker/piece-table.js';
 import { Random, type Seed } from '../random.js';
-import { type Storage, pieceHash } from '../storage/storage.js';
+import { pieceHash, type Storage } from '../storage/storage.js';
 import type { AnnounceEvent, Announcer } from '../tracker/announcer.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
 import { BLOCK_LENGTH, MAX_REQUEST_LENGTH } from '../wire/constants.js';
@@ -31,7 +31,7 @@ import {
 import { ExtensionRegistry } from '../wire/extensions/extension-registry.js';
 import type { WireExtension } from '../wire/extensions/wire-extension.js';
 import { type Handshake, readHandshake } from '../wire/handshake.js';
-import { MAX_PIPELINE, MIN_PIPELINE, PIPELINE_SECONDS, type PeerHost, RemotePeer } from './remote-peer.js';
+import { MAX_PIPELINE, MIN_PIPELINE, type PeerHost, PIPELINE_SECONDS, RemotePeer } from './remote-peer.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -181,7 +181,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       options: init.strategyOptions,
     });
     this.choker =
-      deps.choker ?? new TitForTatChoker({ random: this.random.fork('choker'), uploadSlots: init.uploadSlots });
+      deps.choker ??
+      new TitForTatChoker({ random: this.random.fork('choker'), uploadSlots: init.uploadSlots });
     for (const ext of deps.extensions ?? []) this.extensionRegistry.register(ext);
     this.#reserved = reservedBytes({ extensions: init.extensionProtocol ?? true, fast: init.fast ?? true });
   }
@@ -346,7 +347,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         known.retryAt = Date.now() + Math.min(300_000, 1_000 * 2 ** known.failures);
       }
       if (err instanceof ProtocolError) this.protocolErrors++;
-      if (!(err instanceof AbortError)) this.#log.debug({ peer: key, err: describe(err) }, 'outbound connection failed');
+      if (!(err instanceof AbortError))
+        this.#log.debug({ peer: key, err: describe(err) }, 'outbound connection failed');
     }
   }
 
@@ -370,7 +372,14 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.#attach(socket, host, port, handshake, rest, true);
   }
 
-  #attach(socket: Socket, host: string, port: number, handshake: Handshake, rest: Buffer, inbound: boolean): void {
+  #attach(
+    socket: Socket,
+    host: string,
+    port: number,
+    handshake: Handshake,
+    rest: Buffer,
+    inbound: boolean,
+  ): void {
     for (const other of this.#peers.values()) {
       if (other.peerId.equals(handshake.peerId)) {
         // Both sides dialled each other: keep the older connection.
@@ -442,10 +451,16 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     for (const ext of this.extensionRegistry.extensions) ext.onClose?.(peer);
     if (error instanceof ProtocolError) {
       this.protocolErrors++;
-      this.#log.warn({ peer: peer.id, code: error.code, err: error.message }, 'peer misbehaved; disconnected');
+      this.#log.warn(
+        { peer: peer.id, code: error.code, err: error.message },
+        'peer misbehaved; disconnected',
+      );
     } else if (error !== undefined && (error as NodeJS.ErrnoException).code === undefined) {
       // Not a socket error and not the remote's fault: a bug of ours, made loud.
-      this.#log.error({ peer: peer.id, err: error.stack ?? describe(error) }, 'internal error on a connection');
+      this.#log.error(
+        { peer: peer.id, err: error.stack ?? describe(error) },
+        'internal error on a connection',
+      );
     } else if (error !== undefined) {
       this.#log.debug({ peer: peer.id, err: describe(error) }, 'peer connection failed');
     }
@@ -554,7 +569,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       return;
     }
     const now = Date.now();
-    for (const b of blocks) peer.outstanding.set(RemotePeer.blockKey(b.piece, b.begin), { ...b, sentAt: now });
+    for (const b of blocks)
+      peer.outstanding.set(RemotePeer.blockKey(b.piece, b.begin), { ...b, sentAt: now });
     peer.writer.requests(blocks);
   }
 
@@ -575,7 +591,13 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     return dl.buffer;
   }
 
-  onPieceEnd(peer: RemotePeer, index: number, begin: number, length: number, target: Uint8Array | null): void {
+  onPieceEnd(
+    peer: RemotePeer,
+    index: number,
+    begin: number,
+    length: number,
+    target: Uint8Array | null,
+  ): void {
     const key = RemotePeer.blockKey(index, begin);
     if (target === null) {
       peer.outstanding.delete(key);
@@ -660,7 +682,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       if (peer === undefined) continue;
       peer.hashFailures++;
       if (contributors.length === 1 || peer.hashFailures >= MAX_HASH_FAILURES) {
-        this.closePeer(peer, new HashFailureError(`sent data for piece ${dl.index} that failed its hash check`));
+        this.closePeer(
+          peer,
+          new HashFailureError(`sent data for piece ${dl.index} that failed its hash check`),
+        );
       }
     }
   }
@@ -680,13 +705,15 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   // ---- PeerHost: uploading ----
 
   onRequest(peer: RemotePeer, index: number, begin: number, length: number): void {
-    if (index >= this.pieceCount) throw new BadRequestError(`request for piece ${index} of ${this.pieceCount}`);
+    if (index >= this.pieceCount)
+      throw new BadRequestError(`request for piece ${index} of ${this.pieceCount}`);
     if (length === 0 || length > MAX_REQUEST_LENGTH) throw new BadRequestError(`request of ${length} bytes`);
     if (begin + length > this.table.pieceSize(index)) {
       throw new BadRequestError(`request for bytes ${begin}+${length} past the end of piece ${index}`);
     }
     if (!this.stored.has(index)) {
-      if (!this.#everStored.has(index)) throw new BadRequestError(`request for piece ${index}, which we never had`);
+      if (!this.#everStored.has(index))
+        throw new BadRequestError(`request for piece ${index}, which we never had`);
       if (peer.fast) peer.writer.reject(index, begin, length);
       return;
     }
@@ -817,7 +844,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     peer.writer.choke();
     const keep = peer.requestQueue.filter((r) => peer.allowedFastOut.has(r.index));
     if (peer.fast) {
-      for (const r of peer.requestQueue) if (!peer.allowedFastOut.has(r.index)) peer.writer.reject(r.index, r.begin, r.length);
+      for (const r of peer.requestQueue)
+        if (!peer.allowedFastOut.has(r.index)) peer.writer.reject(r.index, r.begin, r.length);
     }
     peer.requestQueue.length = 0;
     peer.requestQueue.push(...keep);
@@ -867,9 +895,13 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         if (this.#stopped) return;
         failures++;
         waitMs = Math.min(300_000, 5_000 * 2 ** Math.min(failures, 6));
-        const warning = new SeedstreamError('ERR_ANNOUNCE_FAILED', `announce to ${announcer.url} failed: ${describe(err)}`, {
-          cause: err,
-        });
+        const warning = new SeedstreamError(
+          'ERR_ANNOUNCE_FAILED',
+          `announce to ${announcer.url} failed: ${describe(err)}`,
+          {
+            cause: err,
+          },
+        );
         this.#log.warn({ tracker: announcer.url, err: describe(err) }, 'announce failed');
         this.emit('warning', warning);
       }
@@ -882,7 +914,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   }
 
   /** One announce; adds the returned peers. Returns the interval in seconds. */
-  async #announceOnce(announcer: Announcer, event: AnnounceEvent | undefined, signal: AbortSignal): Promise<number> {
+  async #announceOnce(
+    announcer: Announcer,
+    event: AnnounceEvent | undefined,
+    signal: AbortSignal,
+  ): Promise<number> {
     const timeout = AbortSignal.timeout(ANNOUNCE_TIMEOUT_MS);
     const res = await announcer.announce(
       {
@@ -907,7 +943,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     const out: Array<{ host: string; port: number; delayMs: number }> = [];
     for (const peer of this.#peers.values()) {
       const port = peer.listenPort ?? (peer.inbound ? undefined : peer.port);
-      if (peer.rttMs !== undefined && port !== undefined) out.push({ host: peer.host, port, delayMs: peer.rttMs });
+      if (peer.rttMs !== undefined && port !== undefined)
+        out.push({ host: peer.host, port, delayMs: peer.rttMs });
     }
     return out.length > 0 ? out : undefined;
   }

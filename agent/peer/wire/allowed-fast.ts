@@ -8,7 +8,12 @@ export const ALLOWED_FAST_COUNT = 10;
  * The canonical allowed-fast set of BEP 6 for a peer at IPv4 address `ip`: both sides can compute
  * it, so a peer can check that what it is offered is what the spec says. IPv6 peers get none.
  */
-export function allowedFastSet(ip: string, infoHash: Uint8Array, pieceCount: number, k = ALLOWED_FAST_COUNT): number[] {
+export function allowedFastSet(
+  ip: string,
+  infoHash: Uint8Array,
+  pieceCount: number,
+  k = ALLOWED_FAST_COUNT,
+): number[] {
   const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   if (!isIPv4(v4) || pieceCount === 0) return [];
   const want = Math.min(k, pieceCount);

@@ -43,7 +43,7 @@ export interface WireDecoderInit {
   readonly maxUnknownLength?: number;
 }
 
-const enum State {
+enum State {
   Length,
   Header,
   Payload,
@@ -201,7 +201,8 @@ export class WireDecoder {
     let limit: number;
     switch (id) {
       case MessageId.piece:
-        if (payloadLength < 8) throw new BadMessageError(`piece message of ${payloadLength} bytes is too short`);
+        if (payloadLength < 8)
+          throw new BadMessageError(`piece message of ${payloadLength} bytes is too short`);
         limit = MAX_PIECE_PAYLOAD;
         break;
       case MessageId.bitfield:
@@ -245,7 +246,8 @@ export class WireDecoder {
     while (this.#pieceCopied < this.#pieceLength && this.#available > 0) {
       const chunk = this.#chunks[0];
       const n = Math.min(chunk.length - this.#chunkOffset, this.#pieceLength - this.#pieceCopied);
-      if (sink !== null) chunk.copy(sink, this.#pieceBegin + this.#pieceCopied, this.#chunkOffset, this.#chunkOffset + n);
+      if (sink !== null)
+        chunk.copy(sink, this.#pieceBegin + this.#pieceCopied, this.#chunkOffset, this.#chunkOffset + n);
       this.#pieceCopied += n;
       this.#consume(n);
     }
@@ -264,35 +266,50 @@ export class WireDecoder {
     this.#stats?.recordIn(KIND_BY_MESSAGE_ID[id], wireBytes);
     switch (id) {
       case MessageId.choke:
-        return h.onChoke();
+        h.onChoke();
+        return;
       case MessageId.unchoke:
-        return h.onUnchoke();
+        h.onUnchoke();
+        return;
       case MessageId.interested:
-        return h.onInterested();
+        h.onInterested();
+        return;
       case MessageId.notInterested:
-        return h.onNotInterested();
+        h.onNotInterested();
+        return;
       case MessageId.have:
-        return h.onHave(payload.readUInt32BE(0));
+        h.onHave(payload.readUInt32BE(0));
+        return;
       case MessageId.bitfield:
-        return h.onBitfield(payload);
+        h.onBitfield(payload);
+        return;
       case MessageId.request:
-        return h.onRequest(payload.readUInt32BE(0), payload.readUInt32BE(4), payload.readUInt32BE(8));
+        h.onRequest(payload.readUInt32BE(0), payload.readUInt32BE(4), payload.readUInt32BE(8));
+        return;
       case MessageId.cancel:
-        return h.onCancel(payload.readUInt32BE(0), payload.readUInt32BE(4), payload.readUInt32BE(8));
+        h.onCancel(payload.readUInt32BE(0), payload.readUInt32BE(4), payload.readUInt32BE(8));
+        return;
       case MessageId.port:
-        return h.onPort(payload.readUInt16BE(0));
+        h.onPort(payload.readUInt16BE(0));
+        return;
       case MessageId.suggest:
-        return h.onSuggest(payload.readUInt32BE(0));
+        h.onSuggest(payload.readUInt32BE(0));
+        return;
       case MessageId.haveAll:
-        return h.onHaveAll();
+        h.onHaveAll();
+        return;
       case MessageId.haveNone:
-        return h.onHaveNone();
+        h.onHaveNone();
+        return;
       case MessageId.reject:
-        return h.onReject(payload.readUInt32BE(0), payload.readUInt32BE(4), payload.readUInt32BE(8));
+        h.onReject(payload.readUInt32BE(0), payload.readUInt32BE(4), payload.readUInt32BE(8));
+        return;
       case MessageId.allowedFast:
-        return h.onAllowedFast(payload.readUInt32BE(0));
+        h.onAllowedFast(payload.readUInt32BE(0));
+        return;
       default:
-        return h.onUnknown(id, payload);
+        h.onUnknown(id, payload);
+        return;
     }
   }
 

@@ -1,4 +1,10 @@
-import { HANDSHAKE_LENGTH, MessageId, PROTOCOL_NAME, RESERVED_EXTENSION_PROTOCOL, RESERVED_FAST } from './constants.js';
+import {
+  HANDSHAKE_LENGTH,
+  MessageId,
+  PROTOCOL_NAME,
+  RESERVED_EXTENSION_PROTOCOL,
+  RESERVED_FAST,
+} from './constants.js';
 
 function constantFrame(id: number): Buffer {
   const frame = Buffer.alloc(5);
@@ -81,7 +87,13 @@ export function encodeBlockFrame(id: number, index: number, begin: number, lengt
 export const PIECE_HEADER_LENGTH = 13;
 
 /** Writes the 13-byte header of a piece message carrying `blockLength` bytes. */
-export function writePieceHeader(out: Buffer, offset: number, index: number, begin: number, blockLength: number): void {
+export function writePieceHeader(
+  out: Buffer,
+  offset: number,
+  index: number,
+  begin: number,
+  blockLength: number,
+): void {
   out.writeUInt32BE(9 + blockLength, offset);
   out[offset + 4] = MessageId.piece;
   out.writeUInt32BE(index, offset + 5);

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
+import { AbortError } from '../errors.js';
 import { HANDSHAKE_LENGTH, PROTOCOL_NAME, RESERVED_EXTENSION_PROTOCOL, RESERVED_FAST } from './constants.js';
 import { BadHandshakeError, TimeoutError } from './errors.js';
-import { AbortError } from '../errors.js';
 
 export interface Handshake {
   readonly reserved: Buffer;
@@ -55,7 +55,10 @@ export function readHandshake(
       const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       chunks.length = 0;
       chunks.push(all);
-      if (received >= 20 && (all[0] !== PROTOCOL_NAME.length || all.toString('latin1', 1, 20) !== PROTOCOL_NAME)) {
+      if (
+        received >= 20 &&
+        (all[0] !== PROTOCOL_NAME.length || all.toString('latin1', 1, 20) !== PROTOCOL_NAME)
+      ) {
         finish(new BadHandshakeError('not a BitTorrent handshake (protocol string mismatch)'));
         return;
       }
@@ -68,9 +71,10 @@ export function readHandshake(
         finish(err as Error);
       }
     };
-    const onClose = (): void => finish(new BadHandshakeError(`connection closed after ${received} handshake bytes`));
+    const onClose = (): void =>
+      finish(new BadHandshakeError(`connection closed after ${received} handshake bytes`));
     const onError = (err: Error): void =>
-      finish(new BadHandshakeError(`socket error during handshake: ${err.message}`, ));
+      finish(new BadHandshakeError(`socket error during handshake: ${err.message}`));
     const onAbort = (): void => finish(new AbortError('handshake aborted', { cause: signal?.reason }));
     const timer = setTimeout(
       () => finish(new TimeoutError(`no handshake within ${timeoutMs} ms (got ${received} bytes)`)),

@@ -1,9 +1,15 @@
 import type { Socket } from 'node:net';
-import { KIND_BY_MESSAGE_ID, type MessageStats, kindOf } from '../accounting/message-stats.js';
+import { KIND_BY_MESSAGE_ID, kindOf, type MessageStats } from '../accounting/message-stats.js';
 import type { BlockRef } from '../picker/piece-picker.js';
 import { MessageId } from './constants.js';
 import {
   CHOKE_FRAME,
+  encodeAllowedFast,
+  encodeBitfield,
+  encodeBlockFrame,
+  encodeExtended,
+  encodeHave,
+  encodeSuggest,
   FrameSlab,
   HAVE_ALL_FRAME,
   HAVE_NONE_FRAME,
@@ -13,12 +19,6 @@ import {
   PIECE_HEADER_LENGTH,
   REQUEST_FRAME_LENGTH,
   UNCHOKE_FRAME,
-  encodeAllowedFast,
-  encodeBitfield,
-  encodeBlockFrame,
-  encodeExtended,
-  encodeHave,
-  encodeSuggest,
   writeBlockFrame,
   writePieceHeader,
 } from './encoder.js';

@@ -22,7 +22,8 @@ export class ExtensionRegistry {
 
   register(ext: WireExtension): this {
     if (this.#byName.has(ext.name)) throw new DuplicateExtensionError(ext.name);
-    if (this.#byName.size >= MAX_EXTENSIONS) throw new SeedstreamError('ERR_TOO_MANY_EXTENSIONS', 'too many extensions');
+    if (this.#byName.size >= MAX_EXTENSIONS)
+      throw new SeedstreamError('ERR_TOO_MANY_EXTENSIONS', 'too many extensions');
     const localId = this.#byName.size + 1;
     const kind = extensionKind(ext.name);
     this.#byName.set(ext.name, { ext, localId, kind });
