@@ -36,6 +36,7 @@ interface GetOptions {
   tracker: string[];
   timeout: number;
   seedAfter: boolean;
+  storage: 'file' | 'memory';
   seed: number;
   json: boolean;
   logLevel: LogLevel;
@@ -58,6 +59,11 @@ export function getCommand(): Command {
     .option('--no-announce', 'do not contact the trackers')
     .option('--tracker <url>', 'an extra tracker to announce to (repeatable)', collect, [])
     .option('--timeout <seconds>', 'give up after this long', toInt, 600)
+    .addOption(
+      new Option('--storage <kind>', 'where downloaded pieces go (memory: verified in RAM, nothing written)')
+        .choices(['file', 'memory'])
+        .default('file'),
+    )
     .option('--seed-after', 'keep seeding after completion until stopped', false)
     .option('--seed <n>', 'seed of random choices (picker, choker)', toInt, 1)
     .option('--json', 'print JSON-lines events on stdout', false)
@@ -76,6 +82,7 @@ export function getCommand(): Command {
           strategy: opts.strategy,
           announce: opts.announce,
           trackers: opts.tracker,
+          storage: opts.storage,
         },
         log,
       );

@@ -4,7 +4,7 @@ import { SeedstreamError } from '../peer/errors.js';
 import type { Logger } from '../peer/logger.js';
 import { loadMetainfo } from '../peer/metainfo/index.js';
 import type { Metainfo } from '../peer/metainfo/types.js';
-import { FileStorage, verifyStorage } from '../peer/storage/index.js';
+import { FileStorage, MemoryStorage, type Storage, verifyStorage } from '../peer/storage/index.js';
 import { Torrent } from '../peer/torrent/torrent.js';
 import type { Announcer } from '../peer/tracker/announcer.js';
 import { HttpAnnouncer } from '../peer/tracker/http-announcer.js';
@@ -37,13 +37,15 @@ export interface PeerRuntimeInit {
   /** Extra trackers besides the torrent's own. */
   readonly trackers?: readonly string[];
   readonly maxConnections?: number;
+  /** `file` (default): content in `dir`; `memory`: nothing touches the disk (downloads only). */
+  readonly storage?: 'file' | 'memory';
 }
 
 export interface PeerRuntime {
   readonly meta: Metainfo;
   readonly torrent: Torrent;
   readonly client: Client;
-  readonly storage: FileStorage;
+  readonly storage: Storage;
   readonly listening: { host: string; port: number };
   readonly resumed: number;
   stop(): Promise<void>;
@@ -77,7 +79,7 @@ export async function startPeerRuntime(
   signal?: AbortSignal,
 ): Promise<PeerRuntime> {
   const { meta } = await loadMetainfo(init.torrentPath, signal);
-  const storage = new FileStorage(meta, { dir: init.dir });
+  const storage = init.storage === 'memory' ? new MemoryStorage(meta) : new FileStorage(meta, { dir: init.dir });
   await storage.open(signal);
   const valid = await verifyStorage(storage, signal);
   // Pieces on disk that failed verification are not ours: forget them so they are downloaded.

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { BencodeDict, BencodeValue } from './decode.js';
 import { BencodeMissingKeyError, BencodeTypeError, BencodeUtf8Error } from './errors.js';
 
@@ -33,16 +34,11 @@ export function asBuffer(v: BencodeValue | undefined, where: string): Buffer {
   return v;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** A byte string read as strict UTF-8 (invalid sequences are an error, not U+FFFD). */
 export function asString(v: BencodeValue | undefined, where: string): string {
   const bytes = asBuffer(v, where);
-  try {
-    return utf8.decode(bytes);
-  } catch (err) {
-    throw new BencodeUtf8Error(where, { cause: err });
-  }
+  if (!isUtf8(bytes)) throw new BencodeUtf8Error(where);
+  return bytes.toString('utf8');
 }
 
 export function asInt(v: BencodeValue | undefined, where: string): number {

@@ -22,4 +22,4 @@ export {
   BencodeUtf8Error,
 } from './errors.js';
 export type { ByteSpan } from './span.js';
-export { dictValueSpan } from './span.js';
+export { decodeDictWithSpans, dictValueSpan } from './span.js';

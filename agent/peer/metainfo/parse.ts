@@ -11,11 +11,12 @@ import {
   BencodeTypeError,
   BencodeUtf8Error,
   type BencodeValue,
+  type ByteSpan,
   type DecodeOptions,
   decode,
+  decodeDictWithSpans,
   dictGet,
   dictRequire,
-  dictValueSpan,
 } from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
 import type { FileEntry, Metainfo, StreamingInfo } from './types.js';
@@ -31,11 +32,23 @@ export function parseMetainfo(buf: Uint8Array, source?: string): Metainfo {
   // over the raw bytes, never over a re-encoding.
   const decodeOptions: DecodeOptions = { allowUnsortedKeys: true, maxStringLength: buf.length };
   let top: BencodeValue;
-  let infoSpan: { start: number; end: number } | undefined;
+  let infoSpan: ByteSpan | undefined;
   try {
-    top = decode(buf, decodeOptions);
-    if (typeof top === 'object' && !Array.isArray(top) && !Buffer.isBuffer(top)) {
-      infoSpan = dictValueSpan(buf, 'info', decodeOptions);
+    if (buf[0] === 0x64) {
+      // One pass that also yields the info dict's raw span (decodeDictWithSpans), then the
+      // trailing-bytes check decode() would have made.
+      const decoded = decodeDictWithSpans(buf, decodeOptions);
+      if (decoded.end !== buf.length) {
+        throw new BencodeError(
+          'ERR_BENCODE_TRAILING_BYTES',
+          `${buf.length - decoded.end} unexpected bytes after the value`,
+          decoded.end,
+        );
+      }
+      top = decoded.value;
+      infoSpan = decoded.spans.get('info');
+    } else {
+      top = decode(buf, decodeOptions);
     }
   } catch (err) {
     if (err instanceof BencodeError) {
@@ -79,7 +92,7 @@ function readText(dict: BencodeDict, key: string, where: string): string | undef
 function readMetainfo(
   top: BencodeDict,
   raw: Uint8Array,
-  infoSpan: { start: number; end: number } | undefined,
+  infoSpan: ByteSpan | undefined,
   source: string | undefined,
 ): Metainfo {
   const bad = (keyPath: string, detail: string): MetainfoError =>
