@@ -4,7 +4,8 @@ import { SeedstreamError } from '../peer/errors.js';
 import type { Logger } from '../peer/logger.js';
 import { loadMetainfo } from '../peer/metainfo/index.js';
 import type { Metainfo } from '../peer/metainfo/types.js';
-import { FileStorage, MemoryStorage, type Storage, verifyStorage } from '../peer/storage/index.js';
+import { FileStorage, MemoryStorage, type Storage, pieceSize, verifyStorage } from '../peer/storage/index.js';
+import { WorkerHasher } from '../peer/torrent/piece-hasher.js';
 import { Torrent } from '../peer/torrent/torrent.js';
 import type { Announcer } from '../peer/tracker/announcer.js';
 import { HttpAnnouncer } from '../peer/tracker/http-announcer.js';
@@ -37,7 +38,7 @@ export interface PeerRuntimeInit {
   /** Extra trackers besides the torrent's own. */
   readonly trackers?: readonly string[];
   readonly maxConnections?: number;
-  /** `file` (default): content in `dir`; `memory`: nothing touches the disk (downloads only). */
+  /** `file` (default): content in `dir`; `memory`: what `dir` holds is loaded, downloads stay in RAM. */
   readonly storage?: 'file' | 'memory';
 }
 
@@ -79,11 +80,8 @@ export async function startPeerRuntime(
   signal?: AbortSignal,
 ): Promise<PeerRuntime> {
   const { meta } = await loadMetainfo(init.torrentPath, signal);
-  const storage = init.storage === 'memory' ? new MemoryStorage(meta) : new FileStorage(meta, { dir: init.dir });
-  await storage.open(signal);
-  const valid = await verifyStorage(storage, signal);
-  // Pieces on disk that failed verification are not ours: forget them so they are downloaded.
-  for (let i = 0; i < meta.pieceCount; i++) if (!valid.has(i) && storage.has(i)) await storage.delete(i);
+  const { storage, valid } =
+    init.storage === 'memory' ? await loadIntoMemory(meta, init.dir, signal) : await openOnDisk(meta, init.dir, signal);
   const client = new Client({ host: init.host, port: init.port }, { logger: log });
   let listening: { host: string; port: number };
   try {
@@ -92,6 +90,8 @@ export async function startPeerRuntime(
     await storage.close();
     throw err;
   }
+  // Verification runs beside the socket work rather than between reads.
+  const hasher = new WorkerHasher({ threads: 1 });
   const torrent = new Torrent(
     {
       meta,
@@ -104,6 +104,7 @@ export async function startPeerRuntime(
     },
     {
       storage,
+      hasher,
       logger: log,
       announcers: init.announce ? announcersFor(meta, init.trackers ?? [], log) : [],
     },
@@ -120,9 +121,39 @@ export async function startPeerRuntime(
     async stop() {
       await torrent.stop();
       await client.stop();
+      await hasher.close();
       await storage.close();
     },
   };
+}
+
+/** File storage in `dir`, verified: pieces that fail are forgotten so they are downloaded again. */
+async function openOnDisk(meta: Metainfo, dir: string, signal?: AbortSignal): Promise<{ storage: FileStorage; valid: Bitfield }> {
+  const storage = new FileStorage(meta, { dir });
+  await storage.open(signal);
+  const valid = await verifyStorage(storage, signal);
+  for (let i = 0; i < meta.pieceCount; i++) if (!valid.has(i) && storage.has(i)) await storage.delete(i);
+  return { storage, valid };
+}
+
+/** Memory storage holding whatever valid pieces `dir` has (nothing if it has none). */
+async function loadIntoMemory(
+  meta: Metainfo,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<{ storage: MemoryStorage; valid: Bitfield }> {
+  const storage = new MemoryStorage(meta);
+  await storage.open(signal);
+  const disk = await openOnDisk(meta, dir, signal);
+  try {
+    for (const i of disk.valid.indices()) {
+      const size = pieceSize(meta, i);
+      await storage.write(i, Buffer.from(await disk.storage.read(i, 0, size)));
+    }
+  } finally {
+    await disk.storage.close();
+  }
+  return { storage, valid: disk.valid };
 }
 
 /** Resolves on the first SIGINT or SIGTERM (and removes the handlers). */

@@ -22,6 +22,7 @@ interface SeedOptions {
   tracker: string[];
   peer: string[];
   partial: boolean;
+  storage: 'file' | 'memory';
   seed: number;
   json: boolean;
   logLevel: LogLevel;
@@ -38,6 +39,11 @@ export function seedCommand(): Command {
     .option('--no-announce', 'do not contact the trackers')
     .option('--tracker <url>', 'an extra tracker to announce to (repeatable)', collect, [])
     .option('--peer <host:port>', 'a peer to connect to (repeatable)', collect, [])
+    .addOption(
+      new Option('--storage <kind>', 'serve from the files, or load the content into memory first')
+        .choices(['file', 'memory'])
+        .default('file'),
+    )
     .option('--partial', 'serve even when only part of the content is present', false)
     .option('--seed <n>', 'seed of random choices (choker)', toInt, 1)
     .option('--json', 'print JSON-lines events on stdout', false)
@@ -54,6 +60,7 @@ export function seedCommand(): Command {
           seed: opts.seed,
           announce: opts.announce,
           trackers: opts.tracker,
+          storage: opts.storage,
         },
         log,
       );

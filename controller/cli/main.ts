@@ -24,6 +24,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Mistakes in what the user typed: exit 2, like commander's own usage errors. */
+const USAGE_ERROR_CODES = new Set(['ERR_USAGE', 'ERR_BAD_PEER_ADDRESS']);
+
 /** Runs the CLI; returns the exit code. Expected failures print `seedstream: <message>`, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -40,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof SeedstreamError) {
       process.stderr.write(`seedstream: ${err.message}\n`);
-      return err.code === 'ERR_USAGE' ? 2 : 1;
+      return USAGE_ERROR_CODES.has(err.code) ? 2 : 1;
     }
     process.stderr.write(`seedstream: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 70;

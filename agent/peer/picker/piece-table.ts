@@ -1,4 +1,5 @@
 import { Bitfield } from '../bitfield.js';
+import { allocPieceBuffer } from '../piece-buffer.js';
 import { BLOCK_LENGTH } from '../wire/constants.js';
 import type { BlockRef } from './piece-picker.js';
 
@@ -29,7 +30,7 @@ export class PieceDownload {
     this.state = new Uint8Array(this.blockCount);
     this.requester = new Array(this.blockCount);
     this.free = this.blockCount;
-    this.buffer = Buffer.allocUnsafe(size);
+    this.buffer = allocPieceBuffer(size);
   }
 
   blockLength(block: number): number {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { MessageStats } from '../accounting/message-stats.js';
@@ -31,6 +30,7 @@ import {
 import { ExtensionRegistry } from '../wire/extensions/extension-registry.js';
 import type { WireExtension } from '../wire/extensions/wire-extension.js';
 import { type Handshake, readHandshake } from '../wire/handshake.js';
+import { InlineHasher, type PieceHasher } from './piece-hasher.js';
 import { MAX_PIPELINE, MIN_PIPELINE, type PeerHost, PIPELINE_SECONDS, RemotePeer } from './remote-peer.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -92,6 +92,8 @@ export interface TorrentDeps {
   readonly choker?: Choker;
   readonly extensions?: readonly WireExtension[];
   readonly logger?: Logger;
+  /** Verifies pieces; default: inline on this thread. Share one WorkerHasher across torrents. */
+  readonly hasher?: PieceHasher;
 }
 
 export interface PeerClosedEvent {
@@ -132,9 +134,16 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   readonly stored: Bitfield;
   readonly #everStored: Bitfield;
   readonly #announcers: readonly Announcer[];
+  readonly #hasher: PieceHasher;
   readonly #log: Logger;
   readonly #init: TorrentInit;
   readonly #peers = new Map<string, RemotePeer>();
+  /**
+   * Blocks being copied into their piece buffer right now (block key -> peer id). One writer per
+   * block: the decoder keeps the sink until the block's last byte, so a second writer could still
+   * scribble into the buffer after the piece verified and went to storage.
+   */
+  readonly #receiving = new Map<number, string>();
   readonly #connecting = new Set<string>();
   /** Addresses learnt from trackers or the user, to (re)connect to while below the limit. */
   readonly #known = new Map<string, { host: string; port: number; failures: number; retryAt: number }>();
@@ -166,6 +175,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.random = new Random(init.seed);
     this.#log = (deps.logger ?? silentLogger).child({ torrent: init.meta.infoHashHex.slice(0, 8) });
     this.#announcers = deps.announcers ?? [];
+    this.#hasher = deps.hasher ?? new InlineHasher();
     const have = init.have?.clone() ?? new Bitfield(init.meta.pieceCount);
     this.stored = have.clone();
     this.#everStored = have.clone();
@@ -447,6 +457,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.table.removePeerPieces(peer.have);
     for (const req of peer.outstanding.values()) this.table.release(req.piece, req.begin, peer.id);
     peer.outstanding.clear();
+    for (const [key, id] of this.#receiving) if (id === peer.id) this.#receiving.delete(key);
     peer.requestQueue.length = 0;
     for (const ext of this.extensionRegistry.extensions) ext.onClose?.(peer);
     if (error instanceof ProtocolError) {
@@ -575,19 +586,18 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   }
 
   onPieceStart(peer: RemotePeer, index: number, begin: number, length: number): Uint8Array | null {
-    if (!peer.outstanding.has(RemotePeer.blockKey(index, begin))) {
+    const key = RemotePeer.blockKey(index, begin);
+    if (!peer.outstanding.has(key)) {
       peer.unrequestedBlocks++;
-      this.wastedBytes += length;
       if (peer.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS) {
         throw new FloodError(`${peer.unrequestedBlocks} blocks sent that we never requested`);
       }
       return null;
     }
     const dl = this.table.sinkFor(index, begin, length);
-    if (dl === undefined) {
-      this.wastedBytes += length;
-      return null;
-    }
+    // An end-game duplicate arriving while another peer is still delivering the block is dropped.
+    if (dl === undefined || this.#receiving.has(key)) return null;
+    this.#receiving.set(key, peer.id);
     return dl.buffer;
   }
 
@@ -600,10 +610,14 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   ): void {
     const key = RemotePeer.blockKey(index, begin);
     if (target === null) {
-      peer.outstanding.delete(key);
+      // Counted once the block is in, like the message accounting.
+      this.wastedBytes += length;
+      // A requested block we could not take goes back to the table, or it stays requested forever.
+      if (peer.outstanding.delete(key)) this.table.release(index, begin, peer.id);
       this.#requestMore(peer);
       return;
     }
+    this.#receiving.delete(key);
     peer.outstanding.delete(key);
     const others = this.table.markReceived(index, begin, peer.id);
     if (others === undefined) {
@@ -634,16 +648,25 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
 
   #finishPiece(dl: PieceDownload): void {
     const index = dl.index;
-    const ok = createHash('sha1').update(dl.buffer).digest().equals(pieceHash(this.meta, index));
-    if (!ok) {
-      this.#hashFailed(dl);
-      return;
-    }
-    this.table.completePiece(index);
-    this.storage.write(index, dl.buffer).then(
-      () => this.#pieceStored(index),
-      (err: unknown) =>
-        this.#fail(new StorageFailureError(`could not store piece ${index}: ${describe(err)}`, err)),
+    // While hashing, the download stays in the table with every block received, so nothing
+    // requests or writes into it (a worker hasher has the buffer meanwhile).
+    this.#hasher.hash(dl.buffer).then(
+      ({ digest, data }) => {
+        if (this.#stopped) return;
+        if (!digest.equals(pieceHash(this.meta, index))) {
+          this.#hashFailed(dl);
+          return;
+        }
+        this.table.completePiece(index);
+        return this.storage.write(index, data).then(
+          () => this.#pieceStored(index),
+          (err: unknown) =>
+            this.#fail(new StorageFailureError(`could not store piece ${index}: ${describe(err)}`, err)),
+        );
+      },
+      (err: unknown) => {
+        if (!this.#stopped) this.#fail(new StorageFailureError(`could not hash piece ${index}: ${describe(err)}`, err));
+      },
     );
   }
 
@@ -863,11 +886,18 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       }
       if (now - peer.writer.lastWriteAt > KEEPALIVE_INTERVAL_MS) peer.writer.keepAlive();
       let expired = false;
+      let trickling = false;
       for (const [key, req] of peer.outstanding) {
         if (now - req.sentAt < REQUEST_TIMEOUT_MS) continue;
         peer.outstanding.delete(key);
         this.table.release(req.piece, req.begin, peer.id);
         expired = true;
+        if (this.#receiving.get(key) === peer.id) trickling = true;
+      }
+      // Still sending a block it started long ago: it holds that block against every other peer.
+      if (trickling) {
+        this.closePeer(peer, new TimeoutError(`a block took over ${REQUEST_TIMEOUT_MS} ms to arrive`));
+        continue;
       }
       if (expired) {
         peer.pipelineTarget = MIN_PIPELINE;

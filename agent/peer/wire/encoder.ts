@@ -40,11 +40,16 @@ export function encodeHandshake(infoHash: Uint8Array, peerId: Uint8Array, reserv
   return frame;
 }
 
+/** Writes a have/suggest/allowed-fast frame (9 bytes) at `offset` of `out`. */
+export function writeIndexFrame(out: Buffer, offset: number, id: number, index: number): void {
+  out.writeUInt32BE(5, offset);
+  out[offset + 4] = id;
+  out.writeUInt32BE(index, offset + 5);
+}
+
 function indexFrame(id: number, index: number): Buffer {
   const frame = Buffer.allocUnsafe(9);
-  frame.writeUInt32BE(5, 0);
-  frame[4] = id;
-  frame.writeUInt32BE(index, 5);
+  writeIndexFrame(frame, 0, id, index);
   return frame;
 }
 
@@ -115,30 +120,4 @@ export function encodeExtended(extendedId: number, payload: Uint8Array): Buffer 
   frame[5] = extendedId;
   frame.set(payload, 6);
   return frame;
-}
-
-/**
- * Carves small frames (piece headers) out of a shared slab so that serving a block allocates no
- * ArrayBuffer. A slab is retired once full; frames already handed to the socket keep it alive
- * until written.
- */
-export class FrameSlab {
-  readonly #slabLength: number;
-  #slab: Buffer;
-  #used = 0;
-
-  constructor(slabLength = 65_536) {
-    this.#slabLength = slabLength;
-    this.#slab = Buffer.allocUnsafe(slabLength);
-  }
-
-  take(length: number): Buffer {
-    if (this.#used + length > this.#slabLength) {
-      this.#slab = Buffer.allocUnsafe(this.#slabLength);
-      this.#used = 0;
-    }
-    const frame = this.#slab.subarray(this.#used, this.#used + length);
-    this.#used += length;
-    return frame;
-  }
 }

@@ -3,6 +3,12 @@ import { AbortError } from '../errors.js';
 import { HANDSHAKE_LENGTH, PROTOCOL_NAME, RESERVED_EXTENSION_PROTOCOL, RESERVED_FAST } from './constants.js';
 import { BadHandshakeError, TimeoutError } from './errors.js';
 
+/** The first 20 bytes of every BEP 3 handshake: the length byte and the protocol string. */
+const PROTOCOL_PREFIX = Buffer.concat([
+  Buffer.from([PROTOCOL_NAME.length]),
+  Buffer.from(PROTOCOL_NAME, 'latin1'),
+]);
+
 export interface Handshake {
   readonly reserved: Buffer;
   readonly infoHash: Buffer;
@@ -55,10 +61,9 @@ export function readHandshake(
       const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       chunks.length = 0;
       chunks.push(all);
-      if (
-        received >= 20 &&
-        (all[0] !== PROTOCOL_NAME.length || all.toString('latin1', 1, 20) !== PROTOCOL_NAME)
-      ) {
+      // Compare whatever part of the 20-byte prefix is in, so garbage fails on its first byte.
+      const prefixBytes = Math.min(received, PROTOCOL_PREFIX.length);
+      if (all.compare(PROTOCOL_PREFIX, 0, prefixBytes, 0, prefixBytes) !== 0) {
         finish(new BadHandshakeError('not a BitTorrent handshake (protocol string mismatch)'));
         return;
       }
