@@ -37,6 +37,7 @@ interface GetOptions {
   timeout: number;
   seedAfter: boolean;
   storage: 'file' | 'memory';
+  recheck: boolean;
   seed: number;
   json: boolean;
   logLevel: LogLevel;
@@ -64,6 +65,7 @@ export function getCommand(): Command {
         .choices(['file', 'memory'])
         .default('file'),
     )
+    .option('--recheck', 'after completion, read every piece back from disk and verify it again', false)
     .option('--seed-after', 'keep seeding after completion until stopped', false)
     .option('--seed <n>', 'seed of random choices (picker, choker)', toInt, 1)
     .option('--json', 'print JSON-lines events on stdout', false)
@@ -123,8 +125,8 @@ export function getCommand(): Command {
         } finally {
           clearInterval(progress);
         }
-        // Every piece was verified as it arrived; files are read back once more to catch bad writes.
-        if (opts.storage === 'file') {
+        // Every piece was verified (SHA-1) as it arrived; --recheck also reads the files back.
+        if (opts.recheck && opts.storage === 'file') {
           const valid = await verifyStorage(rt.storage);
           if (!valid.complete) throw new VerificationError(opts.dir, valid.count, meta.pieceCount);
         }

@@ -4,7 +4,7 @@ import { SeedstreamError } from '../peer/errors.js';
 import type { Logger } from '../peer/logger.js';
 import { loadMetainfo } from '../peer/metainfo/index.js';
 import type { Metainfo } from '../peer/metainfo/types.js';
-import { FileStorage, MemoryStorage, type Storage, pieceSize, verifyStorage } from '../peer/storage/index.js';
+import { FileStorage, MemoryStorage, pieceSize, type Storage, verifyStorage } from '../peer/storage/index.js';
 import { WorkerHasher } from '../peer/torrent/piece-hasher.js';
 import { Torrent } from '../peer/torrent/torrent.js';
 import type { Announcer } from '../peer/tracker/announcer.js';
@@ -81,7 +81,9 @@ export async function startPeerRuntime(
 ): Promise<PeerRuntime> {
   const { meta } = await loadMetainfo(init.torrentPath, signal);
   const { storage, valid } =
-    init.storage === 'memory' ? await loadIntoMemory(meta, init.dir, signal) : await openOnDisk(meta, init.dir, signal);
+    init.storage === 'memory'
+      ? await loadIntoMemory(meta, init.dir, signal)
+      : await openOnDisk(meta, init.dir, signal);
   const client = new Client({ host: init.host, port: init.port }, { logger: log });
   let listening: { host: string; port: number };
   try {
@@ -128,7 +130,11 @@ export async function startPeerRuntime(
 }
 
 /** File storage in `dir`, verified: pieces that fail are forgotten so they are downloaded again. */
-async function openOnDisk(meta: Metainfo, dir: string, signal?: AbortSignal): Promise<{ storage: FileStorage; valid: Bitfield }> {
+async function openOnDisk(
+  meta: Metainfo,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<{ storage: FileStorage; valid: Bitfield }> {
   const storage = new FileStorage(meta, { dir });
   await storage.open(signal);
   const valid = await verifyStorage(storage, signal);

@@ -5,7 +5,8 @@ import type { Seed } from '../peer/random.js';
 import type { PeerSelector } from '../tracker/peer-selector.js';
 import { QOS_DEFAULTS, QosSelector } from '../tracker/selectors/qos-selector.js';
 import { RandomSelector } from '../tracker/selectors/random-selector.js';
-import { TRACKER_DEFAULTS, TrackerServer } from '../tracker/tracker-server.js';
+import { TRACKER_DEFAULTS } from '../tracker/tracker.js';
+import { TrackerServer } from '../tracker/tracker-server.js';
 
 /** `seedstream tracker` flags after parsing. */
 export interface TrackerCommandOptions {

@@ -1,6 +1,7 @@
 import { SeedstreamError } from '../errors.js';
+import type { PlaybackView } from '../playback/playback-view.js';
 import type { Random } from '../random.js';
-import type { PiecePicker } from './piece-picker.js';
+import type { PickerPeer, PiecePicker } from './piece-picker.js';
 import type { PieceTable } from './piece-table.js';
 import { RarestFirstPicker } from './rarest-first.js';
 
@@ -19,6 +20,10 @@ export interface PickerContext {
   readonly table: PieceTable;
   readonly random: Random;
   readonly options?: Readonly<Record<string, unknown>>;
+  /** The player this download feeds, for streaming strategies. */
+  readonly playback?: PlaybackView;
+  /** Every connected peer we could download from (to route urgent pieces to the fastest). */
+  readonly peers?: () => readonly PickerPeer[];
 }
 
 type PickerFactory = (ctx: PickerContext) => PiecePicker;

@@ -19,6 +19,8 @@ export interface PickerPeer {
   readonly downloadRate: number;
   /** Smoothed round-trip time in ms, when measured. */
   readonly rttMs?: number;
+  /** The remote chokes us (it will only serve allowed-fast pieces). */
+  readonly peerChoking?: boolean;
 }
 
 export interface PickOptions {

@@ -15,6 +15,8 @@ export class PieceDownload {
   readonly state: Uint8Array;
   /** Primary requester of each block (undefined when free or received). */
   readonly requester: Array<string | undefined>;
+  /** When each block was last claimed (ms), so deadline strategies can spot late blocks. */
+  readonly requestedAt: Float64Array;
   /** End-game duplicates: block -> extra requesters. Rarely populated. */
   readonly duplicates = new Map<number, string[]>();
   /** Peers that delivered at least one block, blamed when the piece fails its hash. */
@@ -29,6 +31,7 @@ export class PieceDownload {
     this.blockCount = Math.ceil(size / BLOCK_LENGTH);
     this.state = new Uint8Array(this.blockCount);
     this.requester = new Array(this.blockCount);
+    this.requestedAt = new Float64Array(this.blockCount);
     this.free = this.blockCount;
     this.buffer = allocPieceBuffer(size);
   }
@@ -196,6 +199,7 @@ export class PieceTable {
       if (dl.state[b] !== BLOCK_FREE) continue;
       dl.state[b] = BLOCK_REQUESTED;
       dl.requester[b] = peerId;
+      dl.requestedAt[b] = Date.now();
       dl.free--;
       claimed++;
       out.push({ piece, begin: b * BLOCK_LENGTH, length: dl.blockLength(b) });

@@ -62,7 +62,10 @@ export class WorkerHasher implements PieceHasher {
         const job = this.#jobs.get(msg.id);
         if (job === undefined) return;
         this.#jobs.delete(msg.id);
-        job.resolve({ digest: Buffer.from(msg.digest.buffer, msg.digest.byteOffset, msg.digest.length), data: job.data });
+        job.resolve({
+          digest: Buffer.from(msg.digest.buffer, msg.digest.byteOffset, msg.digest.length),
+          data: job.data,
+        });
       });
       worker.on('error', (err) => this.#failAll(err));
       this.#workers.push(worker);

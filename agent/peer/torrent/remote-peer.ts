@@ -163,11 +163,11 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
     this.#host.closePeer(this, err);
   }
 
-  /** Feeds socket bytes; a protocol error closes the connection. */
-  receive(chunk: Buffer): void {
+  /** Feeds socket bytes (`transient`: valid only during the call); a protocol error closes the connection. */
+  receive(chunk: Buffer, transient = false): void {
     this.lastReceiveAt = Date.now();
     try {
-      this.decoder.push(chunk);
+      this.decoder.push(chunk, transient);
     } catch (err) {
       this.#host.closePeer(this, err as Error);
     }

@@ -11,6 +11,7 @@ import type { Metainfo } from '../metainfo/types.js';
 import { createPicker } from '../picker/index.js';
 import type { BlockRef, PiecePicker } from '../picker/piece-picker.js';
 import { type PieceDownload, PieceTable } from '../picker/piece-table.js';
+import type { PlaybackView } from '../playback/playback-view.js';
 import { Random, type Seed } from '../random.js';
 import { pieceHash, type Storage } from '../storage/storage.js';
 import type { AnnounceEvent, Announcer } from '../tracker/announcer.js';
@@ -51,6 +52,10 @@ export const MAX_UNREQUESTED_BLOCKS = 256;
 export const MAX_HASH_FAILURES = 3;
 /** Announce timeout per tracker request. */
 export const ANNOUNCE_TIMEOUT_MS = 15_000;
+/** Outbound connections read into this (one read at a time on the main thread; consumed at once). */
+const SHARED_READ_BUFFER = Buffer.allocUnsafe(1_048_576);
+/** Requests whose storage reads run ahead of the one being sent. */
+const SERVE_READ_AHEAD = 64;
 /** Fewer missing blocks than this: refill a pipeline at once rather than in batches. */
 const REQUEST_BATCH = 8;
 /** Re-tune the pipeline depth every this many blocks. */
@@ -94,7 +99,12 @@ export interface TorrentDeps {
   readonly logger?: Logger;
   /** Verifies pieces; default: inline on this thread. Share one WorkerHasher across torrents. */
   readonly hasher?: PieceHasher;
+  /** The player this download feeds (streaming strategies read its deadlines). */
+  readonly playback?: PlaybackView;
 }
+
+/** Where downloaded payload came from: peers, peers that are seeds, or a media server (web seed). */
+export type ByteSource = 'peer' | 'seed' | 'media-server';
 
 export interface PeerClosedEvent {
   readonly id: string;
@@ -159,6 +169,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   #completeEmitted = false;
   downloaded = 0;
   uploaded = 0;
+  /** Verified-or-not payload bytes received, by source. */
+  readonly bytesBySource: Record<ByteSource, number> = { peer: 0, seed: 0, 'media-server': 0 };
   wastedBytes = 0;
   protocolErrors = 0;
   hashFailures = 0;
@@ -189,6 +201,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       table: this.table,
       random: this.random.fork('picker'),
       options: init.strategyOptions,
+      playback: deps.playback,
+      peers: () => [...this.#peers.values()].filter((p) => !p.closed),
     });
     this.choker =
       deps.choker ??
@@ -316,7 +330,20 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   async #connectOutbound(host: string, port: number): Promise<void> {
     const key = addressKey(host, port);
     this.#connecting.add(key);
-    const socket = netConnect({ host, port });
+    // Outbound sockets read into one shared buffer (no allocation per read); whoever owns the
+    // connection at the moment (handshake reader, then the peer) consumes each chunk synchronously.
+    let route: (chunk: Buffer) => void = () => {};
+    const socket = netConnect({
+      host,
+      port,
+      onread: {
+        buffer: SHARED_READ_BUFFER,
+        callback: (bytes: number, buf: Uint8Array) => {
+          route(Buffer.from(buf.buffer, buf.byteOffset, bytes));
+          return true;
+        },
+      },
+    });
     socket.setNoDelay(true);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -334,7 +361,17 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         });
       });
       socket.write(encodeHandshake(this.meta.infoHash, this.peerId, this.#reserved));
-      const { handshake, rest } = await readHandshake(socket, HANDSHAKE_TIMEOUT_MS, this.#abort.signal);
+      const { handshake, rest } = await readHandshake(
+        socket,
+        HANDSHAKE_TIMEOUT_MS,
+        this.#abort.signal,
+        (onChunk) => {
+          route = onChunk;
+          return () => {
+            route = () => {};
+          };
+        },
+      );
       if (!handshake.infoHash.equals(this.meta.infoHash)) {
         throw new InfoHashMismatchError(this.meta.infoHashHex, handshake.infoHash.toString('hex'));
       }
@@ -346,7 +383,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       this.#connecting.delete(key);
       const known = this.#known.get(key);
       if (known) known.failures = 0;
-      this.#attach(socket, host, port, handshake, rest, false);
+      const peer = this.#attach(socket, host, port, handshake, rest, false, true);
+      if (peer) route = (chunk) => peer.receive(chunk, true);
     } catch (err) {
       this.#connecting.delete(key);
       socket.destroy();
@@ -389,12 +427,13 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     handshake: Handshake,
     rest: Buffer,
     inbound: boolean,
-  ): void {
+    sharedReads = false,
+  ): RemotePeer | undefined {
     for (const other of this.#peers.values()) {
       if (other.peerId.equals(handshake.peerId)) {
         // Both sides dialled each other: keep the older connection.
         socket.destroy();
-        return;
+        return undefined;
       }
     }
     const fast = handshake.fast && (this.#init.fast ?? true);
@@ -413,7 +452,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.#peers.set(peer.id, peer);
     peer.stats.recordOut(0, 68); // kind 0 = handshake
     peer.stats.recordIn(0, 68);
-    socket.on('data', (chunk: Buffer) => peer.receive(chunk));
+    // Sockets reading into the shared buffer deliver through their `onread` route instead.
+    if (!sharedReads) socket.on('data', (chunk: Buffer) => peer.receive(chunk));
     socket.on('error', (err) => this.closePeer(peer, err));
     socket.on('close', () => this.closePeer(peer));
     // The first message: what we have.
@@ -433,6 +473,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     if (rest.length > 0) peer.receive(rest);
     socket.resume();
     this.#scheduleRechoke();
+    return peer;
   }
 
   #sendExtendedHandshake(peer: RemotePeer): void {
@@ -629,6 +670,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     peer.download.add(length, now);
     peer.lastBlockAt = now;
     this.downloaded += length;
+    this.bytesBySource[peer.seed ? 'seed' : 'peer'] += length;
     for (const id of others) {
       const other = this.#peers.get(id);
       if (other === undefined || !other.outstanding.delete(key)) continue;
@@ -638,6 +680,62 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     if (dl?.complete) this.#finishPiece(dl);
     if (peer.download.total % (PIPELINE_TUNE_BLOCKS * BLOCK_LENGTH) < length) this.#tunePipeline(peer, now);
     this.#requestMore(peer);
+  }
+
+  // ---- sources outside the peer wire (BEP 19 web seeds, a BASS media server) ----
+
+  /**
+   * Claims every free block of a needed piece for an external source (identified by `sourceId`),
+   * so peers do not request it meanwhile. Returns false when the piece is not needed or fully
+   * claimed already.
+   */
+  claimExternal(sourceId: string, index: number): boolean {
+    if (index < 0 || index >= this.pieceCount) return false;
+    const claimed: BlockRef[] = [];
+    return this.table.claim(index, sourceId, Number.MAX_SAFE_INTEGER, claimed) > 0;
+  }
+
+  /** Gives back what `claimExternal` took (the fetch failed or was abandoned). */
+  releaseExternal(sourceId: string, index: number): void {
+    const dl = this.table.downloads.get(index);
+    if (dl === undefined) return;
+    for (let b = 0; b < dl.blockCount; b++) this.table.release(index, b * BLOCK_LENGTH, sourceId);
+    for (const peer of this.#peers.values()) this.#requestMore(peer);
+  }
+
+  /**
+   * A whole piece fetched by an external source. Blocks not yet received are taken (peers still
+   * requesting them are cancelled), accounted to `source`, and the piece is verified as usual.
+   * Returns false when the data does not fit the piece (wrong size) or the piece is not wanted.
+   */
+  deliverExternal(sourceId: string, source: ByteSource, index: number, data: Uint8Array): boolean {
+    const dl = this.table.downloads.get(index);
+    if (dl === undefined || data.length !== dl.size) {
+      this.releaseExternal(sourceId, index);
+      return false;
+    }
+    let taken = 0;
+    for (let b = 0; b < dl.blockCount; b++) {
+      const begin = b * BLOCK_LENGTH;
+      const length = dl.blockLength(b);
+      const key = RemotePeer.blockKey(index, begin);
+      if (this.#receiving.has(key)) continue; // a peer is writing this block right now
+      dl.buffer.set(data.subarray(begin, begin + length), begin);
+      const others = this.table.markReceived(index, begin, sourceId);
+      if (others === undefined) continue;
+      taken += length;
+      for (const id of others) {
+        const other = this.#peers.get(id);
+        if (other === undefined || !other.outstanding.delete(key)) continue;
+        other.writer.cancel(index, begin, length);
+      }
+    }
+    const now = Date.now();
+    this.firstPayloadAt ??= now;
+    this.downloaded += taken;
+    this.bytesBySource[source] += taken;
+    if (dl.complete) this.#finishPiece(dl);
+    return true;
   }
 
   #tunePipeline(peer: RemotePeer, now: number): void {
@@ -665,7 +763,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         );
       },
       (err: unknown) => {
-        if (!this.#stopped) this.#fail(new StorageFailureError(`could not hash piece ${index}: ${describe(err)}`, err));
+        if (!this.#stopped)
+          this.#fail(new StorageFailureError(`could not hash piece ${index}: ${describe(err)}`, err));
       },
     );
   }
@@ -767,23 +866,37 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
 
   async #serve(peer: RemotePeer): Promise<void> {
     peer.serving = true;
+    // Reads are issued SERVE_READ_AHEAD requests ahead, so a disk-backed storage reads several
+    // pieces in parallel on the thread pool while earlier blocks go out in order.
+    const inflight: Array<{ index: number; begin: number; length: number; data: Promise<Buffer> }> = [];
     try {
       // Bounded by the queue, which the remote can grow only up to MAX_QUEUED_REQUESTS.
-      while (peer.requestQueue.length > 0 && !peer.closed) {
+      while ((peer.requestQueue.length > 0 || inflight.length > 0) && !peer.closed) {
+        while (inflight.length < SERVE_READ_AHEAD && peer.requestQueue.length > 0) {
+          const r = peer.requestQueue.shift()!;
+          const data = this.storage.read(r.index, r.begin, r.length);
+          data.catch(() => {}); // handled when its turn comes; avoids an unhandled-rejection warning
+          inflight.push({ ...r, data });
+        }
         if (peer.writer.congested) {
           await peer.writer.drained();
           continue;
         }
-        const r = peer.requestQueue.shift()!;
+        const r = inflight.shift()!;
         let block: Buffer;
         try {
-          block = await this.storage.read(r.index, r.begin, r.length);
+          block = await r.data;
         } catch (err) {
           this.#log.warn({ piece: r.index, err: describe(err) }, 'could not read a requested block');
           if (peer.fast) peer.writer.reject(r.index, r.begin, r.length);
           continue;
         }
         if (peer.closed) return;
+        // Choked while the read was in flight: the request is void (rejected under BEP 6).
+        if (peer.amChoking && !peer.allowedFastOut.has(r.index)) {
+          if (peer.fast) peer.writer.reject(r.index, r.begin, r.length);
+          continue;
+        }
         peer.writer.piece(r.index, r.begin, block);
         peer.upload.add(r.length, Date.now());
         this.uploaded += r.length;

@@ -126,9 +126,34 @@ export class WireDecoder {
     this.#available = 0;
   }
 
-  /** Feeds bytes from the socket; decodes every complete message. Throws ProtocolError. */
-  push(chunk: Buffer): void {
+  /**
+   * Feeds bytes from the socket; decodes every complete message. Throws ProtocolError.
+   * `transient`: the chunk is only valid during this call (a shared read buffer), so any bytes of
+   * an unfinished message are copied before returning. Block data never needs that copy: it goes
+   * straight into the piece buffer as it arrives.
+   */
+  push(chunk: Buffer, transient = false): void {
     if (this.#destroyed || chunk.length === 0) return;
+    this.#decode(chunk);
+    if (transient && this.#available > 0) this.#retainRemainder();
+  }
+
+  /** Replaces the buffered views with one copy of the undecoded bytes. */
+  #retainRemainder(): void {
+    const copy = Buffer.allocUnsafe(this.#available);
+    let at = 0;
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const c = this.#chunks[i];
+      const from = i === 0 ? this.#chunkOffset : 0;
+      c.copy(copy, at, from);
+      at += c.length - from;
+    }
+    this.#chunks.length = 0;
+    this.#chunks.push(copy);
+    this.#chunkOffset = 0;
+  }
+
+  #decode(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#available += chunk.length;
     // Each iteration consumes bytes or returns, so the loop is bounded by the input size.

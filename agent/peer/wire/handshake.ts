@@ -34,60 +34,88 @@ export function parseHandshake(frame: Buffer): Handshake {
 }
 
 /**
+ * Incremental handshake parser. Copies what it keeps, so it works on chunks that are only valid
+ * during the call (a socket reading into a shared buffer). Checks the protocol prefix byte by
+ * byte, so garbage fails on its first byte.
+ */
+export class HandshakeParser {
+  #buffer = Buffer.allocUnsafe(HANDSHAKE_LENGTH);
+  received = 0;
+
+  /** Returns the handshake and a copy of the bytes after it once complete; throws BadHandshakeError. */
+  push(chunk: Buffer): { handshake: Handshake; rest: Buffer } | undefined {
+    const take = Math.min(chunk.length, HANDSHAKE_LENGTH - this.received);
+    chunk.copy(this.#buffer, this.received, 0, take);
+    const before = this.received;
+    this.received += take;
+    const prefixEnd = Math.min(this.received, PROTOCOL_PREFIX.length);
+    if (
+      prefixEnd > before &&
+      this.#buffer.compare(PROTOCOL_PREFIX, before, prefixEnd, before, prefixEnd) !== 0
+    ) {
+      throw new BadHandshakeError('not a BitTorrent handshake (protocol string mismatch)');
+    }
+    if (this.received < HANDSHAKE_LENGTH) return undefined;
+    return { handshake: parseHandshake(this.#buffer), rest: Buffer.from(chunk.subarray(take)) };
+  }
+}
+
+/** Where handshake bytes come from: socket `data` events by default, or a custom feed. */
+export type ChunkSubscription = (onChunk: (chunk: Buffer) => void) => () => void;
+
+/**
  * Reads the 68-byte handshake from a socket. Resolves with it and any bytes that followed (the
  * start of the message stream); rejects on a bad protocol string, early close, timeout or abort.
- * The protocol string is checked as soon as its bytes arrive, so garbage is rejected early.
+ * `subscribe` feeds chunks for sockets that read into their own buffer (`onread`); by default
+ * the socket's `data` events are used, and the socket is paused once the handshake is in so no
+ * message is lost before the caller attaches its reader.
  */
 export function readHandshake(
   socket: Socket,
   timeoutMs: number,
   signal?: AbortSignal,
+  subscribe?: ChunkSubscription,
 ): Promise<{ handshake: Handshake; rest: Buffer }> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
+    const parser = new HandshakeParser();
+    let unsubscribe: () => void = () => {};
     const finish = (err: Error | null, value?: { handshake: Handshake; rest: Buffer }): void => {
       clearTimeout(timer);
-      socket.off('data', onData);
+      unsubscribe();
       socket.off('close', onClose);
       socket.off('error', onError);
       signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve(value!);
     };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      received += chunk.length;
-      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      chunks.length = 0;
-      chunks.push(all);
-      // Compare whatever part of the 20-byte prefix is in, so garbage fails on its first byte.
-      const prefixBytes = Math.min(received, PROTOCOL_PREFIX.length);
-      if (all.compare(PROTOCOL_PREFIX, 0, prefixBytes, 0, prefixBytes) !== 0) {
-        finish(new BadHandshakeError('not a BitTorrent handshake (protocol string mismatch)'));
-        return;
-      }
-      if (received < HANDSHAKE_LENGTH) return;
-      // Pause until the caller attaches its own reader, so no message is lost in between.
-      socket.pause();
+    const onChunk = (chunk: Buffer): void => {
+      let result: { handshake: Handshake; rest: Buffer } | undefined;
       try {
-        finish(null, { handshake: parseHandshake(all), rest: all.subarray(HANDSHAKE_LENGTH) });
+        result = parser.push(chunk);
       } catch (err) {
         finish(err as Error);
+        return;
       }
+      if (result === undefined) return;
+      if (subscribe === undefined) socket.pause();
+      finish(null, result);
     };
     const onClose = (): void =>
-      finish(new BadHandshakeError(`connection closed after ${received} handshake bytes`));
+      finish(new BadHandshakeError(`connection closed after ${parser.received} handshake bytes`));
     const onError = (err: Error): void =>
       finish(new BadHandshakeError(`socket error during handshake: ${err.message}`));
     const onAbort = (): void => finish(new AbortError('handshake aborted', { cause: signal?.reason }));
     const timer = setTimeout(
-      () => finish(new TimeoutError(`no handshake within ${timeoutMs} ms (got ${received} bytes)`)),
+      () => finish(new TimeoutError(`no handshake within ${timeoutMs} ms (got ${parser.received} bytes)`)),
       timeoutMs,
     );
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    socket.on('data', onData);
+    if (subscribe) unsubscribe = subscribe(onChunk);
+    else {
+      socket.on('data', onChunk);
+      unsubscribe = () => socket.off('data', onChunk);
+    }
     socket.once('close', onClose);
     socket.once('error', onError);
   });
