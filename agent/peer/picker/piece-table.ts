@@ -3,6 +3,9 @@ import { allocPieceBuffer } from '../piece-buffer.js';
 import { BLOCK_LENGTH } from '../wire/constants.js';
 import type { BlockRef } from './piece-picker.js';
 
+/** Shared empty result: never mutated. */
+const NO_PEERS: string[] = [];
+
 export const BLOCK_FREE = 0;
 export const BLOCK_REQUESTED = 1;
 export const BLOCK_RECEIVED = 2;
@@ -277,7 +280,11 @@ export class PieceTable {
     const b = begin / BLOCK_LENGTH;
     const state = dl.state[b];
     if (state === BLOCK_RECEIVED) return undefined;
-    const others = state === BLOCK_REQUESTED ? dl.requestersOf(b).filter((id) => id !== peerId) : [];
+    let others = NO_PEERS;
+    // The common case (one requester, the sender) allocates nothing.
+    if (state === BLOCK_REQUESTED && (dl.duplicates.has(b) || dl.requester[b] !== peerId)) {
+      others = dl.requestersOf(b).filter((id) => id !== peerId);
+    }
     if (state === BLOCK_FREE) {
       dl.free--;
       if (this.wanted.has(piece)) this.#unclaimedBlocks--;

@@ -306,10 +306,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   }
 
   #connectKnown(): void {
-    if (this.#stopped || (this.complete && this.#init.have?.complete)) {
-      // A seed waits to be contacted, like every client; it does not dial other seeds.
-      if (this.#stopped) return;
-    }
+    if (this.#stopped) return;
     const now = Date.now();
     const max = this.#init.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     for (const [key, addr] of this.#known) {
