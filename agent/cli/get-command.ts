@@ -5,7 +5,7 @@ import { verifyStorage } from '../peer/storage/index.js';
 import { formatBytes } from '../peer/units.js';
 import { createCliLogger, type LogLevel } from './cli-logger.js';
 import { emitEvent } from './events.js';
-import { parsePeerAddress, startPeerRuntime, untilSignal } from './peer-runtime.js';
+import { parsePeerAddress, startPeerRuntime, toUpstreamBytesPerSecond, untilSignal } from './peer-runtime.js';
 import { collect, LOG_LEVELS, toInt, toPort } from './seed-command.js';
 
 export class DownloadTimeoutError extends SeedstreamError {
@@ -41,6 +41,7 @@ interface GetOptions {
   seed: number;
   json: boolean;
   logLevel: LogLevel;
+  upstream?: number;
 }
 
 /** `seedstream get T.torrent --dir DIR`: downloads, verifies, exits 0; non-zero with the cause otherwise. */
@@ -68,6 +69,11 @@ export function getCommand(): Command {
     .option('--recheck', 'after completion, read every piece back from disk and verify it again', false)
     .option('--seed-after', 'keep seeding after completion until stopped', false)
     .option('--seed <n>', 'seed of random choices (picker, choker)', toInt, 1)
+    .option(
+      '--upstream <rate>',
+      'our upstream capacity (e.g. 20Mbps), reported to trackers',
+      toUpstreamBytesPerSecond,
+    )
     .option('--json', 'print JSON-lines events on stdout', false)
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('warn'))
     .action(async (torrentPath: string, opts: GetOptions) => {
@@ -84,6 +90,7 @@ export function getCommand(): Command {
           strategy: opts.strategy,
           announce: opts.announce,
           trackers: opts.tracker,
+          upstreamBps: opts.upstream,
           storage: opts.storage,
         },
         log,

@@ -9,6 +9,7 @@ import { WorkerHasher } from '../peer/torrent/piece-hasher.js';
 import { Torrent } from '../peer/torrent/torrent.js';
 import type { Announcer } from '../peer/tracker/announcer.js';
 import { HttpAnnouncer } from '../peer/tracker/http-announcer.js';
+import { parseBitrate } from '../peer/units.js';
 
 export class PeerAddressError extends SeedstreamError {
   constructor(value: string) {
@@ -17,6 +18,11 @@ export class PeerAddressError extends SeedstreamError {
       `--peer ${JSON.stringify(value)}: expected HOST:PORT (IPv6 as [ADDR]:PORT)`,
     );
   }
+}
+
+/** `--upstream 20Mbps` (a bitrate) as bytes per second. */
+export function toUpstreamBytesPerSecond(value: string): number {
+  return Math.floor(parseBitrate(value) / 8);
 }
 
 /** Parses `host:port` or `[v6]:port`. */
@@ -38,6 +44,8 @@ export interface PeerRuntimeInit {
   /** Extra trackers besides the torrent's own. */
   readonly trackers?: readonly string[];
   readonly maxConnections?: number;
+  /** Our upstream capacity in bytes/s, reported to trackers with the `ss_up` extension. */
+  readonly upstreamBps?: number;
   /** `file` (default): content in `dir`; `memory`: what `dir` holds is loaded, downloads stay in RAM. */
   readonly storage?: 'file' | 'memory';
 }
@@ -103,6 +111,7 @@ export async function startPeerRuntime(
       have: valid.count > 0 ? valid : new Bitfield(meta.pieceCount),
       listenPort: listening.port,
       maxConnections: init.maxConnections,
+      upstreamBps: init.upstreamBps,
     },
     {
       storage,

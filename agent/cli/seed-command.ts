@@ -3,7 +3,7 @@ import { SeedstreamError } from '../peer/errors.js';
 import { formatBytes } from '../peer/units.js';
 import { createCliLogger, type LogLevel } from './cli-logger.js';
 import { emitEvent } from './events.js';
-import { parsePeerAddress, startPeerRuntime, untilSignal } from './peer-runtime.js';
+import { parsePeerAddress, startPeerRuntime, toUpstreamBytesPerSecond, untilSignal } from './peer-runtime.js';
 
 export class IncompleteContentError extends SeedstreamError {
   constructor(dir: string, valid: number, total: number) {
@@ -26,6 +26,7 @@ interface SeedOptions {
   seed: number;
   json: boolean;
   logLevel: LogLevel;
+  upstream?: number;
 }
 
 /** `seedstream seed T.torrent --dir DIR --port PORT`: serves the content until stopped. */
@@ -46,6 +47,11 @@ export function seedCommand(): Command {
     )
     .option('--partial', 'serve even when only part of the content is present', false)
     .option('--seed <n>', 'seed of random choices (choker)', toInt, 1)
+    .option(
+      '--upstream <rate>',
+      'our upstream capacity (e.g. 20Mbps), reported to trackers',
+      toUpstreamBytesPerSecond,
+    )
     .option('--json', 'print JSON-lines events on stdout', false)
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('warn'))
     .action(async (torrentPath: string, opts: SeedOptions) => {
@@ -60,6 +66,7 @@ export function seedCommand(): Command {
           seed: opts.seed,
           announce: opts.announce,
           trackers: opts.tracker,
+          upstreamBps: opts.upstream,
           storage: opts.storage,
         },
         log,
@@ -77,7 +84,13 @@ export function seedCommand(): Command {
         );
       const signal = await untilSignal();
       await rt.stop();
-      if (opts.json) emitEvent('stopped', { signal, uploaded: rt.torrent.uploaded });
+      if (opts.json)
+        emitEvent('stopped', {
+          signal,
+          uploaded: rt.torrent.uploaded,
+          protocolErrors: rt.torrent.protocolErrors,
+          messages: rt.torrent.stats.snapshot(),
+        });
     });
 }
 

@@ -7,6 +7,7 @@ import { QOS_DEFAULTS, QosSelector } from '../tracker/selectors/qos-selector.js'
 import { RandomSelector } from '../tracker/selectors/random-selector.js';
 import { TRACKER_DEFAULTS } from '../tracker/tracker.js';
 import { TrackerServer } from '../tracker/tracker-server.js';
+import { UdpTrackerServer } from '../tracker/udp-tracker-server.js';
 
 /** `seedstream tracker` flags after parsing. */
 export interface TrackerCommandOptions {
@@ -23,6 +24,7 @@ export interface TrackerCommandOptions {
   readonly closed?: boolean;
   readonly allow: string[];
   readonly ipParam: boolean;
+  readonly udpPort?: number;
   readonly logLevel: string;
 }
 
@@ -83,8 +85,9 @@ export function selectorFor(
 }
 
 /**
- * `seedstream tracker`: runs the HTTP tracker until SIGINT/SIGTERM. Prints
- * `{"event":"listening","host":...,"port":...}` once it accepts announces, and
+ * `seedstream tracker`: runs the HTTP tracker (and with `--udp-port` the UDP one, sharing its
+ * swarms) until SIGINT/SIGTERM. Prints `{"event":"listening","host":...,"port":...}` once it
+ * accepts announces, and
  * `{"event":"stopped",...}` after a clean stop; logs go to stderr.
  */
 export function trackerCommand(io: TrackerCommandIo = {}): Command {
@@ -124,6 +127,11 @@ export function trackerCommand(io: TrackerCommandIo = {}): Command {
     .option('--closed', 'refuse torrents not given with --allow')
     .option('--allow <infohash...>', 'infohash (hex) a closed tracker serves; repeatable', infoHash, [])
     .option('--no-ip-param', 'ignore the ip/ipv4/ipv6 announce parameters (use the source address)')
+    .option(
+      '--udp-port <n>',
+      'also serve the UDP tracker protocol (BEP 15) on this port (0 = any)',
+      integer(0, 65_535),
+    )
     .option('--log-level <level>', 'pino log level on stderr', 'info')
     .action(async (opts: TrackerCommandOptions) => {
       const logger: Logger =
@@ -145,10 +153,22 @@ export function trackerCommand(io: TrackerCommandIo = {}): Command {
       );
       // Listen for signals before announcing readiness, so a stop sent right after is not lost.
       const stop = (io.stopWhen ?? firstSignal)();
-      const { host, port } = await server.start();
-      out(`${JSON.stringify({ event: 'listening', host, port, policy: server.selector.name })}\n`);
-      await stop;
-      await server.stop();
-      out(`${JSON.stringify({ event: 'stopped', ...server.stats() })}\n`);
+      const udp =
+        opts.udpPort === undefined
+          ? undefined
+          : new UdpTrackerServer(
+              { host: opts.host, port: opts.udpPort, seed: seedOf(opts.seed) },
+              { tracker: server.tracker, logger },
+            );
+      try {
+        const { host, port } = await server.start();
+        const udpPort = udp === undefined ? undefined : (await udp.start()).port;
+        out(`${JSON.stringify({ event: 'listening', host, port, udpPort, policy: server.selector.name })}\n`);
+        await stop;
+      } finally {
+        await server.stop();
+        await udp?.stop();
+      }
+      out(`${JSON.stringify({ event: 'stopped', ...server.stats(), udp: udp?.stats() })}\n`);
     });
 }

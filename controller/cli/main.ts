@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { getCommand } from '../../agent/cli/get-command.js';
 import { seedCommand } from '../../agent/cli/seed-command.js';
 import { torrentCommand } from '../../agent/cli/torrent-command.js';
+import { trackerCommand } from '../../agent/cli/tracker-command.js';
 import { SeedstreamError } from '../../agent/peer/errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(torrentCommand());
   program.addCommand(seedCommand());
   program.addCommand(getCommand());
+  program.addCommand(trackerCommand());
   return program;
 }
 
