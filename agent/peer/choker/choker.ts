@@ -2,8 +2,9 @@
  * Which remote peers we upload to. The torrent calls `rechoke` every RECHOKE_INTERVAL_MS (and when
  * a peer that holds an upload slot leaves or loses interest) and unchokes exactly the returned peers.
  *
- * Implementations: `TitForTatChoker` (tit-for-tat.ts). Every implementation is seeded and passes
- * the compliance suite in test/agent/peer/choker/.
+ * Implementations: `TitForTatChoker` (tit-for-tat.ts), `QosChoker` (qos.ts); by name: `createChoker`
+ * (index.ts). Every implementation is seeded and passes the compliance suite in
+ * test/agent/peer/choker/.
  */
 export interface ChokerPeer {
   /** Stable identity of the connection for the lifetime of the torrent. */
@@ -22,6 +23,10 @@ export interface ChokerPeer {
   readonly connectedAt: number;
   /** Measured round-trip time to the peer in ms, when known (QoS chokers). */
   readonly rttMs?: number;
+  /** The remote's `require`: minimum sustained bitrate it wants, bits/s (QoS chokers). */
+  readonly requiredBitrateBps?: number;
+  /** The remote's `require`: longest it accepts to wait for requested data, ms (QoS chokers). */
+  readonly maxResponseDelayMs?: number;
 }
 
 export interface RechokeContext {

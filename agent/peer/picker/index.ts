@@ -1,9 +1,13 @@
 import { SeedstreamError } from '../errors.js';
 import type { PlaybackView } from '../playback/playback-view.js';
 import type { Random } from '../random.js';
+import { BassPicker } from './bass.js';
+import { BitosPicker } from './bitos.js';
+import { DeadlinePicker } from './deadline.js';
 import type { PickerPeer, PiecePicker } from './piece-picker.js';
 import type { PieceTable } from './piece-table.js';
 import { RarestFirstPicker } from './rarest-first.js';
+import { SequentialPicker } from './sequential.js';
 
 export type { BlockRef, PickerPeer, PickOptions, PiecePicker } from './piece-picker.js';
 export { PieceDownload, PieceTable } from './piece-table.js';
@@ -28,7 +32,13 @@ export interface PickerContext {
 
 type PickerFactory = (ctx: PickerContext) => PiecePicker;
 
-const STRATEGIES = new Map<string, PickerFactory>([['rarest-first', (ctx) => new RarestFirstPicker(ctx)]]);
+const STRATEGIES = new Map<string, PickerFactory>([
+  ['rarest-first', (ctx) => new RarestFirstPicker(ctx)],
+  ['sequential', (ctx) => new SequentialPicker(ctx)],
+  ['bitos', (ctx) => new BitosPicker(ctx)],
+  ['deadline', (ctx) => new DeadlinePicker(ctx)],
+  ['bass', (ctx) => new BassPicker(ctx)],
+]);
 
 /** Names of every piece-selection strategy, for CLI help and experiment validation. */
 export function strategyNames(): string[] {

@@ -1,5 +1,5 @@
 import { Bitfield } from '../bitfield.js';
-import { allocPieceBuffer } from '../piece-buffer.js';
+import { allocPieceBuffer, defaultPieceBufferPool, type PieceBufferPool } from '../piece-buffer.js';
 import { BLOCK_LENGTH } from '../wire/constants.js';
 import type { BlockRef } from './piece-picker.js';
 
@@ -28,7 +28,7 @@ export class PieceDownload {
   free: number;
   received = 0;
 
-  constructor(index: number, size: number) {
+  constructor(index: number, size: number, buffer: Buffer = allocPieceBuffer(size)) {
     this.index = index;
     this.size = size;
     this.blockCount = Math.ceil(size / BLOCK_LENGTH);
@@ -36,7 +36,7 @@ export class PieceDownload {
     this.requester = new Array(this.blockCount);
     this.requestedAt = new Float64Array(this.blockCount);
     this.free = this.blockCount;
-    this.buffer = allocPieceBuffer(size);
+    this.buffer = buffer;
   }
 
   blockLength(block: number): number {
@@ -61,6 +61,8 @@ export interface PieceTableInit {
   readonly length: number;
   /** Pieces already held (resume). Owned by the table afterwards. */
   readonly have?: Bitfield;
+  /** Where assembly buffers come from (default: the process-wide pool). */
+  readonly pool?: PieceBufferPool;
 }
 
 /**
@@ -79,6 +81,7 @@ export class PieceTable {
   readonly wanted: Bitfield;
   readonly availability: Uint32Array;
   readonly downloads = new Map<number, PieceDownload>();
+  readonly pool: PieceBufferPool;
   seeds = 0;
   #unclaimedBlocks = 0;
 
@@ -89,6 +92,7 @@ export class PieceTable {
     this.have = init.have ?? new Bitfield(init.pieceCount);
     this.wanted = Bitfield.full(init.pieceCount);
     this.availability = new Uint32Array(init.pieceCount);
+    this.pool = init.pool ?? defaultPieceBufferPool;
     for (let i = 0; i < this.pieceCount; i++)
       if (!this.have.has(i)) this.#unclaimedBlocks += this.blockCount(i);
   }
@@ -193,7 +197,8 @@ export class PieceTable {
     if (max <= 0 || !this.needs(piece)) return 0;
     let dl = this.downloads.get(piece);
     if (dl === undefined) {
-      dl = new PieceDownload(piece, this.pieceSize(piece));
+      const size = this.pieceSize(piece);
+      dl = new PieceDownload(piece, size, this.pool.take(size));
       this.downloads.set(piece, dl);
     }
     if (dl.free === 0) return 0;
@@ -213,14 +218,22 @@ export class PieceTable {
 
   /**
    * End game: claims up to `max` blocks of `piece` already requested from other peers but not
-   * from `peerId`, so the last blocks come from whoever is fastest.
+   * from `peerId`, so the last blocks come from whoever is fastest. `accept` narrows the blocks
+   * (a deadline strategy duplicates only the late ones).
    */
-  claimDuplicate(piece: number, peerId: string, max: number, out: BlockRef[]): number {
+  claimDuplicate(
+    piece: number,
+    peerId: string,
+    max: number,
+    out: BlockRef[],
+    accept?: (block: number) => boolean,
+  ): number {
     const dl = this.downloads.get(piece);
     if (dl === undefined || max <= 0) return 0;
     let claimed = 0;
     for (let b = 0; b < dl.blockCount && claimed < max; b++) {
       if (dl.state[b] !== BLOCK_REQUESTED || dl.requester[b] === peerId) continue;
+      if (accept !== undefined && !accept(b)) continue;
       const extra = dl.duplicates.get(b);
       if (extra?.includes(peerId)) continue;
       if (extra) extra.push(peerId);

@@ -61,6 +61,9 @@ function isSafeComponent(component: string): boolean {
  * `delete` removes from it.
  */
 export class FileStorage implements Storage {
+  /** Written pieces go to disk; the caller gets its buffer back (and may recycle it). */
+  readonly keepsWrittenData = false;
+
   readonly meta: Metainfo;
   /** Absolute directory the content lives under. */
   readonly dir: string;
@@ -280,7 +283,8 @@ export class FileStorage implements Storage {
     checkPieceData(this.meta, piece, data);
     await this.#track(this.#writePiece(piece, data));
     this.#stored.set(piece);
-    if (this.#state === 'open') this.#remember(piece, data);
+    // Not cached: the caller recycles `data`; a later read comes back from the page cache.
+    this.#cache.delete(piece);
   }
 
   async #writePiece(piece: number, data: Buffer): Promise<void> {

@@ -17,6 +17,9 @@ export interface MemoryStorageInit {
  * the storage) and `read` returns views into it, so serving a block never copies.
  */
 export class MemoryStorage implements Storage {
+  /** Written buffers are kept as they are (ownership passes to the storage). */
+  readonly keepsWrittenData = true;
+
   readonly meta: Metainfo;
   readonly maxPieces: number;
   readonly #pieces = new Map<number, Buffer>();

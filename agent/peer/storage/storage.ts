@@ -19,8 +19,13 @@ export interface Storage {
    * Rejects with StorageError `ERR_PIECE_NOT_STORED` when the piece was never written or was deleted.
    */
   read(piece: number, offset: number, length: number): Promise<Buffer>;
-  /** Stores a whole verified piece (`data.length` is the piece's exact size). */
+  /**
+   * Stores a whole verified piece (`data.length` is the piece's exact size). When
+   * `keepsWrittenData` is false the caller may reuse `data` once the promise resolves.
+   */
   write(piece: number, data: Buffer): Promise<void>;
+  /** `write` keeps a reference to the buffer it is given (memory) rather than copying it out (disk). */
+  readonly keepsWrittenData: boolean;
   /** Drops a piece (bounded caches). Reading it afterwards rejects with `ERR_PIECE_NOT_STORED`. */
   delete(piece: number): Promise<void>;
 }

@@ -3,10 +3,13 @@ import { MessageStats } from '../accounting/message-stats.js';
 import { RateMeter } from '../accounting/rate-meter.js';
 import { Bitfield, BitfieldError } from '../bitfield.js';
 import type { ChokerPeer } from '../choker/choker.js';
+import type { Link } from '../net/link.js';
+import { RttEstimator } from '../net/rtt-estimator.js';
 import type { BlockRef, PickerPeer } from '../picker/piece-picker.js';
 import { BLOCK_LENGTH } from '../wire/constants.js';
 import { WireDecoder, type WireHandler } from '../wire/decoder.js';
 import { BadMessageError, type ProtocolError } from '../wire/errors.js';
+import type { PeerQos } from '../wire/extensions/qos.js';
 import type { ExtensionPeer } from '../wire/extensions/wire-extension.js';
 import type { Handshake } from '../wire/handshake.js';
 import { WireWriter } from '../wire/wire-writer.js';
@@ -42,6 +45,8 @@ export interface RemotePeerInit {
   readonly fast: boolean;
   readonly extensions: boolean;
   readonly now: number;
+  /** The link the connection's traffic goes through (default: unlimited). */
+  readonly link?: Link;
 }
 
 /** Largest set of pieces a peer may suggest that we remember. */
@@ -102,7 +107,11 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   hashFailures = 0;
   unrequestedBlocks = 0;
   closed = false;
+  /** Smoothed request-to-block round trip (see RttEstimator); undefined until measured. */
   rttMs: number | undefined;
+  readonly rtt = new RttEstimator();
+  /** What it declared in `ss_qos` (`require`, upstream capacity); empty for ordinary clients. */
+  qos: PeerQos = {};
 
   constructor(host: PeerHost, init: RemotePeerInit) {
     this.#host = host;
@@ -119,7 +128,7 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
     this.lastReceiveAt = init.now;
     this.have = new Bitfield(host.pieceCount);
     this.stats = new MessageStats(host.stats);
-    this.writer = new WireWriter(init.socket, this.stats);
+    this.writer = new WireWriter(init.socket, this.stats, init.link);
     this.decoder = new WireDecoder(this, { pieceCount: host.pieceCount, stats: this.stats });
     this.decoder.extensionKindOf = (id) => host.kindOfLocalExtensionId(id);
     this.download = new RateMeter(init.now);
@@ -161,6 +170,11 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   }
   fail(err: ProtocolError): void {
     this.#host.closePeer(this, err);
+  }
+
+  /** An extension message that counts as a first message (a range have): no bitfield after it. */
+  markFirstMessageSeen(): void {
+    this.#sawFirstMessage = true;
   }
 
   /** Feeds socket bytes (`transient`: valid only during the call); a protocol error closes the connection. */
@@ -229,21 +243,37 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   }
 
   onBitfield(bytes: Buffer): void {
-    this.#firstMessage('bitfield');
+    let have: Bitfield;
     try {
-      this.have = new Bitfield(this.#host.pieceCount, bytes);
+      have = new Bitfield(this.#host.pieceCount, bytes);
     } catch (err) {
       if (err instanceof BitfieldError) throw new BadMessageError(err.message);
       throw err;
     }
+    if (this.#sawFirstMessage) return this.#addPieces(have);
+    this.#firstMessage('bitfield');
+    this.have = have;
     this.#host.onBitfield(this);
   }
 
   onHaveAll(): void {
     this.#requireFast('have all');
+    if (this.#sawFirstMessage) return this.#addPieces(Bitfield.full(this.#host.pieceCount));
     this.#firstMessage('have all');
     this.have = Bitfield.full(this.#host.pieceCount);
     this.#host.onBitfield(this);
+  }
+
+  /**
+   * A bitfield or have all after the first message: aria2 sends one in place of many `have`
+   * messages, and libtorrent and Transmission accept it. Like `have`, it only ever adds pieces.
+   */
+  #addPieces(pieces: Bitfield): void {
+    for (const index of pieces.indices()) {
+      // Becoming a seed can close the connection (two seeds) part-way.
+      if (this.closed) return;
+      this.onHave(index);
+    }
   }
 
   onHaveNone(): void {
@@ -290,7 +320,8 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   }
 
   onExtended(extendedId: number, payload: Buffer): void {
-    this.#sawFirstMessage = true;
+    // No #sawFirstMessage here: libtorrent sends its extended handshake before its bitfield /
+    // have all / have none, which must still be accepted.
     if (!this.extensions)
       throw new BadMessageError('extended message received but BEP 10 was not negotiated');
     this.#host.onExtended(this, extendedId, payload);
@@ -298,6 +329,9 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
 
   onPieceStart(index: number, begin: number, length: number): Uint8Array | null {
     this.#sawFirstMessage = true;
+    const key = RemotePeer.blockKey(index, begin);
+    const req = this.outstanding.get(key);
+    if (req !== undefined && this.rtt.onBlockStart(key, req.sentAt, Date.now())) this.rttMs = this.rtt.srttMs;
     return this.#host.onPieceStart(this, index, begin, length);
   }
 

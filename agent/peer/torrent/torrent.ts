@@ -4,10 +4,12 @@ import { MessageStats } from '../accounting/message-stats.js';
 import { asDict, asInt, decode, encode, isDict } from '../bencode/index.js';
 import { Bitfield } from '../bitfield.js';
 import { type Choker, RECHOKE_INTERVAL_MS } from '../choker/choker.js';
-import { TitForTatChoker } from '../choker/tit-for-tat.js';
+import { type ChokerName, createChoker } from '../choker/index.js';
 import { AbortError, SeedstreamError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Metainfo } from '../metainfo/types.js';
+import type { Link } from '../net/link.js';
+import { UNLIMITED_LINK } from '../net/unlimited-link.js';
 import { createPicker } from '../picker/index.js';
 import type { BlockRef, PiecePicker } from '../picker/piece-picker.js';
 import { type PieceDownload, PieceTable } from '../picker/piece-table.js';
@@ -29,7 +31,24 @@ import {
   TimeoutError,
 } from '../wire/errors.js';
 import { ExtensionRegistry } from '../wire/extensions/extension-registry.js';
-import type { WireExtension } from '../wire/extensions/wire-extension.js';
+import { DontHaveExtension, encodeDontHave, LT_DONTHAVE } from '../wire/extensions/lt-donthave.js';
+import {
+  encodeQosMessage,
+  type PeerQos,
+  QosExtension,
+  type QosRequirement,
+  SS_QOS,
+} from '../wire/extensions/qos.js';
+import {
+  encodeRange,
+  HAVE_FRAME_LENGTH,
+  type PieceRun,
+  pieceRuns,
+  RANGE_FRAME_LENGTH,
+  RangeExtension,
+  SS_RANGE,
+} from '../wire/extensions/range.js';
+import type { ExtensionPeer, WireExtension } from '../wire/extensions/wire-extension.js';
 import { type Handshake, readHandshake } from '../wire/handshake.js';
 import { InlineHasher, type PieceHasher } from './piece-hasher.js';
 import { MAX_PIPELINE, MIN_PIPELINE, type PeerHost, PIPELINE_SECONDS, RemotePeer } from './remote-peer.js';
@@ -58,6 +77,10 @@ const SHARED_READ_BUFFER = Buffer.allocUnsafe(1_048_576);
 const SERVE_READ_AHEAD = 64;
 /** Fewer missing blocks than this: refill a pipeline at once rather than in batches. */
 const REQUEST_BATCH = 8;
+/** Bytes sent to a peer before its measured upload rate is trusted for response-delay estimates. */
+const RATE_SAMPLE_MIN_BYTES = 16 * BLOCK_LENGTH;
+/** Smallest pipeline when we declared a max response delay (a deeper one would be rejected). */
+const MIN_DEADLINE_PIPELINE = 2;
 /** Re-tune the pipeline depth every this many blocks. */
 const PIPELINE_TUNE_BLOCKS = 16;
 
@@ -89,6 +112,17 @@ export interface TorrentInit {
   readonly clientName?: string;
   /** Our upstream capacity in bytes/s, reported to trackers that understand it. */
   readonly upstreamBps?: number;
+  /** Speak `ss_range` (range have / nohave / request) with peers that do; default true. */
+  readonly rangeMessages?: boolean;
+  /**
+   * How long haves for `ss_range` peers are gathered into runs: 0 (default) sends them at the end
+   * of the event-loop turn; longer coalesces longer runs at the cost of announcing pieces later.
+   */
+  readonly rangeHaveDelayMs?: number;
+  /** The paper's `require`, declared to peers in `ss_qos` (extended handshake, then updates). */
+  readonly require?: QosRequirement;
+  /** Choker by name (see choker/index.ts) unless `TorrentDeps.choker` is given; default `tit-for-tat`. */
+  readonly choker?: ChokerName;
 }
 
 export interface TorrentDeps {
@@ -101,6 +135,8 @@ export interface TorrentDeps {
   readonly hasher?: PieceHasher;
   /** The player this download feeds (streaming strategies read its deadlines). */
   readonly playback?: PlaybackView;
+  /** Shapes the peer-wire traffic (one link per peer, shared by its torrents); default unlimited. */
+  readonly link?: Link;
 }
 
 /** Where downloaded payload came from: peers, peers that are seeds, or a media server (web seed). */
@@ -118,6 +154,8 @@ export interface TorrentEvents {
   complete: [];
   peer: [peer: RemotePeer];
   'peer-closed': [event: PeerClosedEvent];
+  /** A peer dropped pieces it had announced (lt_donthave / range nohave); availability is updated. */
+  nohave: [peer: RemotePeer, pieces: readonly number[]];
   'hash-failure': [event: { piece: number; contributors: string[] }];
   failed: [error: Error];
   warning: [error: Error];
@@ -139,6 +177,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   readonly choker: Choker;
   readonly storage: Storage;
   readonly random: Random;
+  /** What every connection's traffic goes through. */
+  readonly link: Link;
   readonly extensionRegistry = new ExtensionRegistry();
   /** Pieces written to storage and announced: what we serve. */
   readonly stored: Bitfield;
@@ -161,6 +201,15 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   readonly #reserved: Buffer;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #abort = new AbortController();
+  /** We speak `ss_range` (TorrentInit.rangeMessages). */
+  readonly #rangeMessages: boolean;
+  /** Pieces stored since the last have flush, announced to `ss_range` peers as runs. */
+  readonly #pendingHaves: number[] = [];
+  #haveFlushScheduled = false;
+  /** Storage reads in flight per peer being served: part of its queue for response-delay estimates. */
+  readonly #serveInflight = new Map<RemotePeer, readonly unknown[]>();
+  /** What we declare in `ss_qos`. */
+  #localQos: PeerQos;
   #rechokeScheduled = false;
   #nextPeerNumber = 0;
   #started = false;
@@ -206,7 +255,15 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     });
     this.choker =
       deps.choker ??
-      new TitForTatChoker({ random: this.random.fork('choker'), uploadSlots: init.uploadSlots });
+      createChoker(init.choker ?? 'tit-for-tat', {
+        random: this.random.fork('choker'),
+        uploadSlots: init.uploadSlots,
+        uploadCapacityBytesPerSecond: init.upstreamBps,
+      });
+    this.link = deps.link ?? UNLIMITED_LINK;
+    this.#rangeMessages = init.rangeMessages ?? true;
+    this.#localQos = { ...init.require, upstreamBytesPerSec: init.upstreamBps };
+    this.#registerStreamingExtensions();
     for (const ext of deps.extensions ?? []) this.extensionRegistry.register(ext);
     this.#reserved = reservedBytes({ extensions: init.extensionProtocol ?? true, fast: init.fast ?? true });
   }
@@ -330,16 +387,20 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     // Outbound sockets read into one shared buffer (no allocation per read); whoever owns the
     // connection at the moment (handshake reader, then the peer) consumes each chunk synchronously.
     let route: (chunk: Buffer) => void = () => {};
+    // A link that holds chunks (a shaped link's delay line) needs owned buffers: plain reads.
+    const sharedReads = !this.link.holdsChunks;
     const socket = netConnect({
       host,
       port,
-      onread: {
-        buffer: SHARED_READ_BUFFER,
-        callback: (bytes: number, buf: Uint8Array) => {
-          route(Buffer.from(buf.buffer, buf.byteOffset, bytes));
-          return true;
-        },
-      },
+      onread: sharedReads
+        ? {
+            buffer: SHARED_READ_BUFFER,
+            callback: (bytes: number, buf: Uint8Array) => {
+              route(Buffer.from(buf.buffer, buf.byteOffset, bytes));
+              return true;
+            },
+          }
+        : undefined,
     });
     socket.setNoDelay(true);
     try {
@@ -362,12 +423,14 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         socket,
         HANDSHAKE_TIMEOUT_MS,
         this.#abort.signal,
-        (onChunk) => {
-          route = onChunk;
-          return () => {
-            route = () => {};
-          };
-        },
+        sharedReads
+          ? (onChunk) => {
+              route = onChunk;
+              return () => {
+                route = () => {};
+              };
+            }
+          : undefined,
       );
       if (!handshake.infoHash.equals(this.meta.infoHash)) {
         throw new InfoHashMismatchError(this.meta.infoHashHex, handshake.infoHash.toString('hex'));
@@ -380,8 +443,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       this.#connecting.delete(key);
       const known = this.#known.get(key);
       if (known) known.failures = 0;
-      const peer = this.#attach(socket, host, port, handshake, rest, false, true);
-      if (peer) route = (chunk) => peer.receive(chunk, true);
+      const peer = this.#attach(socket, host, port, handshake, rest, false, sharedReads);
+      if (peer && sharedReads) route = (chunk) => peer.receive(chunk, true);
     } catch (err) {
       this.#connecting.delete(key);
       socket.destroy();
@@ -445,12 +508,16 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       fast,
       extensions,
       now: Date.now(),
+      link: this.link,
     });
     this.#peers.set(peer.id, peer);
     peer.stats.recordOut(0, 68); // kind 0 = handshake
     peer.stats.recordIn(0, 68);
     // Sockets reading into the shared buffer deliver through their `onread` route instead.
-    if (!sharedReads) socket.on('data', (chunk: Buffer) => peer.receive(chunk));
+    const link = this.link;
+    const deliver = (chunk: Buffer): void => peer.receive(chunk);
+    if (link.holdsChunks) socket.on('data', (chunk: Buffer) => link.receive(socket, chunk, deliver));
+    else if (!sharedReads) socket.on('data', deliver);
     socket.on('error', (err) => this.closePeer(peer, err));
     socket.on('close', () => this.closePeer(peer));
     // The first message: what we have.
@@ -467,7 +534,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     }
     this.#log.debug({ peer: peer.id, inbound, fast, extensions }, 'peer connected');
     this.emit('peer', peer);
-    if (rest.length > 0) peer.receive(rest);
+    if (rest.length > 0) link.receive(socket, rest, deliver);
     socket.resume();
     this.#scheduleRechoke();
     return peer;
@@ -611,16 +678,20 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     const target = Math.min(peer.pipelineTarget, peer.remoteRequestQueue);
     const deficit = target - peer.outstanding.size;
     if (deficit <= 0) return;
-    if (peer.outstanding.size > 0 && deficit < REQUEST_BATCH && target > REQUEST_BATCH) return;
+    if (peer.outstanding.size > 0 && deficit < this.#requestBatch(peer, target)) return;
     const blocks = this.picker.pick(peer, deficit, choked ? { onlyPieces: peer.allowedFastIn } : undefined);
     if (blocks.length === 0) {
       if (peer.outstanding.size === 0) this.#updateInterest(peer);
       return;
     }
     const now = Date.now();
+    // Nothing else outstanding: this request's answer measures the round trip (RttEstimator).
+    if (peer.outstanding.size === 0)
+      peer.rtt.probe(RemotePeer.blockKey(blocks[0].piece, blocks[0].begin), now);
     for (const b of blocks)
       peer.outstanding.set(RemotePeer.blockKey(b.piece, b.begin), { ...b, sentAt: now });
-    peer.writer.requests(blocks);
+    if (this.#speaksRange(peer)) this.#sendRangeRequests(peer, blocks);
+    else peer.writer.requests(blocks);
   }
 
   onPieceStart(peer: RemotePeer, index: number, begin: number, length: number): Uint8Array | null {
@@ -737,8 +808,16 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
 
   #tunePipeline(peer: RemotePeer, now: number): void {
     const blocksPerSecond = peer.download.rate(now) / BLOCK_LENGTH;
-    const target = Math.ceil(blocksPerSecond * PIPELINE_SECONDS);
-    peer.pipelineTarget = Math.max(MIN_PIPELINE, Math.min(MAX_PIPELINE, target));
+    let target = Math.ceil(blocksPerSecond * PIPELINE_SECONDS);
+    let floor = MIN_PIPELINE;
+    const maxDelayMs = this.#localQos.maxDelayMs;
+    if (maxDelayMs !== undefined) {
+      // We declared a max response delay: queue no more than the peer sends in that time, or it
+      // rejects the rest.
+      target = Math.min(target, Math.ceil((blocksPerSecond * maxDelayMs) / 1000));
+      floor = MIN_DEADLINE_PIPELINE;
+    }
+    peer.pipelineTarget = Math.max(floor, Math.min(MAX_PIPELINE, target));
   }
 
   #finishPiece(dl: PieceDownload): void {
@@ -754,7 +833,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         }
         this.table.completePiece(index);
         return this.storage.write(index, data).then(
-          () => this.#pieceStored(index),
+          () => {
+            if (!this.storage.keepsWrittenData) this.table.pool.give(data);
+            this.#pieceStored(index);
+          },
           (err: unknown) =>
             this.#fail(new StorageFailureError(`could not store piece ${index}: ${describe(err)}`, err)),
         );
@@ -770,10 +852,14 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     if (this.#stopped) return;
     this.stored.set(index);
     this.#everStored.set(index);
+    let rangePeers = false;
     for (const peer of this.#peers.values()) {
-      peer.writer.have(index);
+      // `ss_range` peers get this piece in a run with its neighbours, at the end of the turn.
+      if (this.#speaksRange(peer)) rangePeers = true;
+      else peer.writer.have(index);
       if (peer.amInterested && !this.#wantsFrom(peer)) this.#updateInterest(peer);
     }
+    if (rangePeers) this.#queueHave(index);
     this.emit('piece', index);
     if (this.stored.complete) this.#markComplete();
   }
@@ -785,8 +871,14 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.#log.info({ downloaded: this.downloaded }, 'torrent complete');
     this.emit('complete');
     for (const peer of this.#peers.values()) if (peer.seed) this.closePeer(peer);
+    this.#announceCompleteToRangePeers();
     if (this.#started && this.downloaded > 0) {
-      for (const a of this.#announcers) void this.#announceOnce(a, 'completed', this.#abort.signal);
+      for (const a of this.#announcers) {
+        // Still in flight when stop() aborts it, or failing: never an unhandled rejection.
+        this.#announceOnce(a, 'completed', this.#abort.signal).catch((err: unknown) => {
+          if (!this.#stopped) this.#log.warn({ tracker: a.url, err: describe(err) }, 'announce failed');
+        });
+      }
     }
   }
 
@@ -846,6 +938,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       peer.writer.reject(index, begin, length);
       return;
     }
+    if (peer.fast && this.#missesDeadline(peer, length)) {
+      // It declared (ss_qos max_delay) that it would rather re-request elsewhere than wait this long.
+      peer.writer.reject(index, begin, length);
+      return;
+    }
     peer.requestQueue.push({ index, begin, length });
     if (!peer.serving) void this.#serve(peer);
   }
@@ -866,6 +963,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     // Reads are issued SERVE_READ_AHEAD requests ahead, so a disk-backed storage reads several
     // pieces in parallel on the thread pool while earlier blocks go out in order.
     const inflight: Array<{ index: number; begin: number; length: number; data: Promise<Buffer> }> = [];
+    this.#serveInflight.set(peer, inflight);
     try {
       // Bounded by the queue, which the remote can grow only up to MAX_QUEUED_REQUESTS.
       while ((peer.requestQueue.length > 0 || inflight.length > 0) && !peer.closed) {
@@ -900,6 +998,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       }
     } finally {
       peer.serving = false;
+      this.#serveInflight.delete(peer);
     }
   }
 
@@ -944,6 +1043,361 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     if (remoteId === undefined || peer.closed) return false;
     peer.writer.extended(remoteId, payload, this.extensionRegistry.kindOf(name));
     return true;
+  }
+
+  // ---- streaming extensions: lt_donthave, ss_range, ss_qos (wire/extensions/EXTENSIONS.md) ----
+
+  #registerStreamingExtensions(): void {
+    const registry = this.extensionRegistry;
+    registry.register(
+      new DontHaveExtension(this.pieceCount, {
+        onDontHave: (p, index) => {
+          const peer = this.#remote(p);
+          if (peer !== undefined) this.#piecesLost(peer, index, 1);
+        },
+      }),
+    );
+    if (this.#rangeMessages) {
+      registry.register(
+        new RangeExtension(this.pieceCount, {
+          onRangeHave: (p, first, count) => {
+            const peer = this.#remote(p);
+            if (peer !== undefined) this.#piecesGained(peer, first, count);
+          },
+          onRangeNoHave: (p, first, count) => {
+            const peer = this.#remote(p);
+            if (peer !== undefined) this.#piecesLost(peer, first, count);
+          },
+          onRangeRequest: (p, first, count) => {
+            const peer = this.#remote(p);
+            if (peer !== undefined) this.#rangeRequested(peer, first, count);
+          },
+        }),
+      );
+    }
+    registry.register(
+      new QosExtension({
+        local: () => this.#localQos,
+        onQos: (p, qos) => {
+          const peer = this.#remote(p);
+          if (peer === undefined) return;
+          peer.qos = qos;
+          this.#scheduleRechoke();
+        },
+      }),
+    );
+  }
+
+  /** The connection an extension message arrived on (extensions see it as an ExtensionPeer). */
+  #remote(p: ExtensionPeer): RemotePeer | undefined {
+    const peer = this.#peers.get(p.id);
+    return peer === undefined || peer.closed ? undefined : peer;
+  }
+
+  #speaksRange(peer: RemotePeer): boolean {
+    return this.#rangeMessages && peer.supports(SS_RANGE);
+  }
+
+  /** What we declare in `ss_qos`: our `require` and upstream capacity. */
+  get localQos(): PeerQos {
+    return this.#localQos;
+  }
+
+  /** Changes our `require` and sends it (an `ss_qos` message) to the peers that negotiated ss_qos. */
+  setRequirement(require: QosRequirement): void {
+    this.#localQos = { ...require, upstreamBytesPerSec: this.#localQos.upstreamBytesPerSec };
+    const payload = encodeQosMessage(this.#localQos);
+    for (const peer of this.#peers.values()) this.sendExtension(peer, SS_QOS, payload);
+  }
+
+  /**
+   * Missing blocks below this wait for more to free up. An `ss_range` peer waits for a whole
+   * piece (one range request instead of a piece's worth of requests) when the pipeline holds two.
+   */
+  #requestBatch(peer: RemotePeer, target: number): number {
+    const pieceBlocks = this.table.blockCount(0);
+    if (pieceBlocks > REQUEST_BATCH && target >= 2 * pieceBlocks && this.#speaksRange(peer))
+      return pieceBlocks;
+    return target > REQUEST_BATCH ? REQUEST_BATCH : 0;
+  }
+
+  /**
+   * Requests to an `ss_range` peer: each run of whole consecutive pieces goes as one range
+   * request, the other blocks as BEP 3 requests, in the picker's order. The outstanding-block
+   * bookkeeping is the same either way.
+   */
+  #sendRangeRequests(peer: RemotePeer, blocks: readonly BlockRef[]): void {
+    let sent = 0;
+    let k = 0;
+    // Each iteration advances k by at least one block.
+    while (k < blocks.length) {
+      let end = k + this.#wholePieceAt(blocks, k);
+      if (end === k) {
+        k++;
+        continue;
+      }
+      const first = blocks[k].piece;
+      let count = 1;
+      while (end < blocks.length && blocks[end].piece === first + count) {
+        const n = this.#wholePieceAt(blocks, end);
+        if (n === 0) break;
+        end += n;
+        count++;
+      }
+      if (k > sent) peer.writer.requests(blocks.slice(sent, k));
+      this.sendExtension(peer, SS_RANGE, encodeRange('request', first, count));
+      sent = end;
+      k = end;
+    }
+    if (sent < blocks.length) peer.writer.requests(sent === 0 ? blocks : blocks.slice(sent));
+  }
+
+  /** Number of blocks of one whole piece starting at `blocks[k]` (every block, in order), or 0. */
+  #wholePieceAt(blocks: readonly BlockRef[], k: number): number {
+    const piece = blocks[k].piece;
+    const n = this.table.blockCount(piece);
+    if (k + n > blocks.length) return 0;
+    for (let j = 0; j < n; j++) {
+      const b = blocks[k + j];
+      if (b.piece !== piece || b.begin !== j * BLOCK_LENGTH) return 0;
+    }
+    return n;
+  }
+
+  #queueHave(index: number): void {
+    this.#pendingHaves.push(index);
+    if (this.#haveFlushScheduled) return;
+    this.#haveFlushScheduled = true;
+    const delayMs = this.#init.rangeHaveDelayMs ?? 0;
+    if (delayMs > 0) setTimeout(this.#onHaveFlush, delayMs).unref();
+    else setImmediate(this.#onHaveFlush);
+  }
+
+  readonly #onHaveFlush = (): void => {
+    this.#haveFlushScheduled = false;
+    this.#flushHaves();
+  };
+
+  /**
+   * Sends the gathered haves to `ss_range` peers as runs, skipping pieces a peer announced itself
+   * (it cannot want them; should it drop one, its nohave makes us announce ours again).
+   */
+  #flushHaves(): void {
+    if (this.#pendingHaves.length === 0) return;
+    const pending = [...new Set(this.#pendingHaves)].filter((i) => this.stored.has(i)).sort((a, b) => a - b);
+    this.#pendingHaves.length = 0;
+    if (this.#stopped) return;
+    // A run may re-announce pieces we announced before: one range is cheaper than two messages.
+    const held = (i: number): boolean => this.stored.has(i);
+    for (const peer of this.#peers.values()) {
+      if (!this.#speaksRange(peer)) continue;
+      this.#sendHaveRuns(
+        peer,
+        pieceRuns(
+          pending.filter((i) => !peer.have.has(i)),
+          held,
+        ),
+      );
+    }
+  }
+
+  /** Each run as a range have, or as plain haves when that is smaller (a lone piece: 9 bytes, not 15). */
+  #sendHaveRuns(peer: RemotePeer, runs: readonly PieceRun[]): void {
+    for (const run of runs) {
+      if (run.count * HAVE_FRAME_LENGTH <= RANGE_FRAME_LENGTH) {
+        for (let i = run.first; i < run.first + run.count; i++) peer.writer.have(i);
+      } else {
+        this.sendExtension(peer, SS_RANGE, encodeRange('have', run.first, run.count));
+      }
+    }
+  }
+
+  /** `ss_range` peers were not told of the pieces they had: one range tells them we are a seed. */
+  #announceCompleteToRangePeers(): void {
+    this.#pendingHaves.length = 0;
+    for (const peer of this.#peers.values()) {
+      if (this.#speaksRange(peer))
+        this.sendExtension(peer, SS_RANGE, encodeRange('have', 0, this.pieceCount));
+    }
+  }
+
+  /** A range have: that many haves, with one interest and request update. */
+  #piecesGained(peer: RemotePeer, first: number, count: number): void {
+    peer.markFirstMessageSeen();
+    let gained = false;
+    let needed = false;
+    for (let i = first; i < first + count; i++) {
+      if (peer.have.has(i)) continue;
+      peer.have.set(i);
+      this.table.addPeerPiece(i, peer.have);
+      gained = true;
+      if (!needed && this.table.needs(i)) needed = true;
+    }
+    if (!gained || this.#bothSeeds(peer)) return;
+    if (!peer.amInterested && needed) this.#updateInterest(peer);
+    this.#requestMore(peer);
+  }
+
+  /**
+   * The peer dropped pieces (lt_donthave, range nohave): availability drops at once, our requests
+   * for them count as rejected (BEP 54) and go back to the table, and interest is re-evaluated.
+   * A nohave for a piece it never announced is ignored.
+   */
+  #piecesLost(peer: RemotePeer, first: number, count: number): void {
+    const end = first + count;
+    const lost: number[] = [];
+    for (let i = first; i < end; i++) {
+      if (!peer.have.has(i)) continue;
+      this.table.removePeerPiece(i, peer.have);
+      peer.have.clear(i);
+      peer.suggested.delete(i);
+      lost.push(i);
+    }
+    let released = false;
+    for (const [key, req] of peer.outstanding) {
+      if (req.piece < first || req.piece >= end) continue;
+      peer.outstanding.delete(key);
+      this.table.release(req.piece, req.begin, peer.id);
+      released = true;
+    }
+    if (lost.length === 0 && !released) return;
+    if (this.#speaksRange(peer)) {
+      this.#sendHaveRuns(peer, pieceRuns(lost.filter((i) => this.stored.has(i))));
+    }
+    if (lost.length > 0) this.emit('nohave', peer, lost);
+    if (peer.closed || this.#stopped) return;
+    if (peer.amInterested && !this.#wantsFrom(peer)) this.#updateInterest(peer);
+    if (released) for (const other of this.#peers.values()) if (other !== peer) this.#requestMore(other);
+    this.#requestMore(peer);
+  }
+
+  /** A range request: every block of every piece, through the same checks as a BEP 3 request. */
+  #rangeRequested(peer: RemotePeer, first: number, count: number): void {
+    peer.markFirstMessageSeen();
+    let blocks = 0;
+    for (let i = first; i < first + count && blocks <= MAX_QUEUED_REQUESTS; i++)
+      blocks += this.table.blockCount(i);
+    if (blocks > MAX_QUEUED_REQUESTS) {
+      throw new FloodError(
+        `range request for pieces ${first}+${count}: more than ${MAX_QUEUED_REQUESTS} blocks (our reqq)`,
+      );
+    }
+    for (let i = first; i < first + count; i++) {
+      const size = this.table.pieceSize(i);
+      for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
+        this.onRequest(peer, i, begin, Math.min(BLOCK_LENGTH, size - begin));
+      }
+    }
+  }
+
+  /**
+   * The peer declared a max response delay (`ss_qos`) and a block requested now would wait longer
+   * than that: bytes ahead of it (queue, reads in flight, socket buffer) over our rate to it.
+   * Without a rate estimate nothing is rejected.
+   */
+  #missesDeadline(peer: RemotePeer, length: number): boolean {
+    const maxDelayMs = peer.qos.maxDelayMs;
+    if (maxDelayMs === undefined) return false;
+    const rate = this.#uploadRateEstimate(peer);
+    if (!(rate > 0)) return false;
+    const blocksAhead = peer.requestQueue.length + (this.#serveInflight.get(peer)?.length ?? 0);
+    const bytes = blocksAhead * BLOCK_LENGTH + peer.socket.writableLength + length;
+    return (bytes * 1000) / rate > maxDelayMs;
+  }
+
+  /** Bytes/s we can send `peer`: as measured, or our declared capacity shared by the unchoked. */
+  #uploadRateEstimate(peer: RemotePeer): number {
+    const measured = peer.upload.total >= RATE_SAMPLE_MIN_BYTES ? peer.upload.rate(Date.now()) : 0;
+    const capacity = this.#init.upstreamBps;
+    if (capacity === undefined || capacity <= 0) return measured;
+    let unchoked = 0;
+    for (const p of this.#peers.values()) if (!p.amChoking) unchoked++;
+    return Math.max(measured, capacity / Math.max(1, unchoked));
+  }
+
+  /**
+   * Starts or stops wanting pieces (a bounded cache wants only what it can keep), then
+   * re-evaluates interest and requests with every peer.
+   */
+  setWanted(pieces: Iterable<number>, wanted: boolean): void {
+    let changed = false;
+    for (const i of pieces) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.pieceCount) continue;
+      if (this.table.wanted.has(i) === wanted) continue;
+      this.table.setWanted(i, wanted);
+      changed = true;
+    }
+    if (!changed || this.#stopped) return;
+    for (const peer of this.#peers.values()) {
+      this.#updateInterest(peer);
+      this.#requestMore(peer);
+    }
+  }
+
+  /** Evicts one piece; see `evictPieces`. Resolves with whether we held it. */
+  async evictPiece(index: number): Promise<boolean> {
+    return (await this.evictPieces([index])).length > 0;
+  }
+
+  /**
+   * Drops pieces we hold (a bounded cache): they leave storage and the set we serve, and the
+   * peers that negotiated lt_donthave or ss_range are told at once (runs as a range nohave, a
+   * lone piece as lt_donthave). Other peers are told nothing; their later requests for the pieces
+   * are rejected (BEP 6) or left unanswered. A piece still wanted is downloaded again.
+   * Resolves with the pieces evicted (sorted), once storage dropped them.
+   */
+  async evictPieces(pieces: Iterable<number>): Promise<number[]> {
+    const gone = new Set<number>();
+    for (const i of pieces) if (Number.isInteger(i) && this.stored.has(i)) gone.add(i);
+    const evicted = [...gone].sort((a, b) => a - b);
+    if (evicted.length === 0) return evicted;
+    // Pending haves go out first: no peer may see a have after the nohave that revokes it.
+    this.#flushHaves();
+    let stillWanted = false;
+    for (const i of evicted) {
+      this.stored.clear(i);
+      this.table.dropPiece(i);
+      if (this.table.wanted.has(i)) stillWanted = true;
+    }
+    for (const peer of this.#peers.values()) {
+      this.#dropQueuedRequests(peer, gone);
+      this.#announceLost(peer, evicted);
+      if (stillWanted && !peer.amInterested) this.#updateInterest(peer);
+    }
+    await Promise.all(
+      evicted.map((i) =>
+        this.storage.delete(i).catch((err: unknown) => {
+          this.#log.warn({ piece: i, err: describe(err) }, 'could not delete an evicted piece');
+        }),
+      ),
+    );
+    return evicted;
+  }
+
+  /** Queued requests for pieces we no longer hold are rejected (BEP 6) or dropped. */
+  #dropQueuedRequests(peer: RemotePeer, gone: ReadonlySet<number>): void {
+    const queue = peer.requestQueue;
+    let kept = 0;
+    for (const r of queue) {
+      if (!gone.has(r.index)) queue[kept++] = r;
+      else if (peer.fast) peer.writer.reject(r.index, r.begin, r.length);
+    }
+    queue.length = kept;
+  }
+
+  /** Tells `peer` that we dropped `evicted` (sorted), in the smallest messages it negotiated. */
+  #announceLost(peer: RemotePeer, evicted: readonly number[]): void {
+    const dontHave = peer.supports(LT_DONTHAVE);
+    if (this.#speaksRange(peer)) {
+      // A run may span pieces we do not hold: a nohave for a piece never announced is ignored.
+      for (const run of pieceRuns(evicted, (i) => !this.stored.has(i))) {
+        // A lone piece: lt_donthave is 10 bytes, a range 15.
+        if (run.count === 1 && dontHave) this.sendExtension(peer, LT_DONTHAVE, encodeDontHave(run.first));
+        else this.sendExtension(peer, SS_RANGE, encodeRange('nohave', run.first, run.count));
+      }
+    } else if (dontHave) {
+      for (const i of evicted) this.sendExtension(peer, LT_DONTHAVE, encodeDontHave(i));
+    }
   }
 
   // ---- choking ----

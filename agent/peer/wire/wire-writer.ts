@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
 import { KIND_BY_MESSAGE_ID, kindOf, type MessageStats } from '../accounting/message-stats.js';
+import type { Link } from '../net/link.js';
+import { UNLIMITED_LINK } from '../net/unlimited-link.js';
 import type { BlockRef } from '../picker/piece-picker.js';
 import { MessageId } from './constants.js';
 import {
@@ -52,19 +54,27 @@ const KEEPALIVE_KIND = kindOf('keepalive');
 export class WireWriter {
   readonly #socket: Socket;
   readonly #stats: MessageStats;
+  readonly #link: Link;
   #batch: Buffer | undefined;
   #used = 0;
   #flushScheduled = false;
   lastWriteAt = 0;
 
-  constructor(socket: Socket, stats: MessageStats) {
+  constructor(socket: Socket, stats: MessageStats, link: Link = UNLIMITED_LINK) {
     this.#socket = socket;
     this.#stats = stats;
+    this.#link = link;
   }
 
-  /** Unsent bytes (socket buffer and our batch) exceed the high-water mark. */
+  /**
+   * Unsent bytes (socket buffer and our batch) exceed the high-water mark, or the link holds
+   * too much for this socket (a shaped link queues what it has not let through yet).
+   */
   get congested(): boolean {
-    return this.#socket.writableLength + this.#used > WRITE_HIGH_WATER_BYTES;
+    return (
+      this.#socket.writableLength + this.#used > WRITE_HIGH_WATER_BYTES ||
+      this.#link.congested(this.#socket, this.#used)
+    );
   }
 
   get writable(): boolean {
@@ -100,8 +110,8 @@ export class WireWriter {
     this.#batch = undefined;
     this.#used = 0;
     if (!this.writable) return;
-    // The socket calls back once the bytes are in the kernel: only then may the batch be reused.
-    this.#socket.write(batch.subarray(0, used), () => releaseBatch(batch));
+    // The link calls back once the socket took the bytes: only then may the batch be reused.
+    this.#link.send(this.#socket, batch.subarray(0, used), () => releaseBatch(batch));
   }
 
   #write(frame: Uint8Array, kind: number, count = 1): void {
@@ -195,6 +205,7 @@ export class WireWriter {
   drained(): Promise<void> {
     this.flush();
     if (!this.congested || !this.writable) return Promise.resolve();
+    if (this.#link.congested(this.#socket)) return this.#link.drained(this.#socket);
     return new Promise((resolve) => {
       const done = (): void => {
         this.#socket.off('drain', done);
