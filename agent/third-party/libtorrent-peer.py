@@ -4,8 +4,10 @@
 Run with Debian's /usr/bin/python3 (python3-libtorrent is installed for it only).
 
 Peer mode:   libtorrent-peer.py --config '{"torrent": ..., "saveDir": ..., ...}'
-    stdout: one JSON object per line ("event": listening | progress | finished | tracker |
-            peer | error | exiting); stderr: diagnostics.
+    stdout: one JSON object per line ("event": listening | progress | timing | finished |
+            tracker | peer | error | exiting); stderr: diagnostics. "timing" comes right before
+            "finished": the download's first payload block to verified completion, session start
+            to finished, and the process's CPU time.
     stdin:  one JSON command per line: {"cmd": "connect", "host": h, "port": p},
             {"cmd": "reannounce"}, {"cmd": "status"}, {"cmd": "quit"}. EOF on stdin means quit, so
             the driver never outlives its parent.
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import queue
+import resource
 import sys
 import threading
 import time
@@ -70,11 +73,21 @@ def make_torrent(args):
     )
 
 
+def cpu_ms():
+    """CPU time of the whole process (every libtorrent thread), like Node's process.cpuUsage()."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return (ru.ru_utime + ru.ru_stime) * 1000.0
+
+
+def elapsed_ms(start, end):
+    return None if start is None or end is None else round((end - start) * 1000.0, 3)
+
+
 def listen_spec(host, port):
     return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
 
 
-def session_settings(cfg):
+def base_alert_mask(cfg):
     categories = (
         lt.alert.category_t.error_notification
         | lt.alert.category_t.status_notification
@@ -89,6 +102,15 @@ def session_settings(cfg):
             | lt.alert.category_t.torrent_log_notification
             | lt.alert.category_t.peer_log_notification
         )
+    return categories
+
+
+def session_settings(cfg):
+    categories = base_alert_mask(cfg)
+    if cfg.get("mode") == "download":
+        # Only until the first block arrives (see Peer.handle_alert): its time starts the
+        # transfer clock. Left on, it would cost an alert per 16 KiB block.
+        categories |= lt.alert.category_t.block_progress_notification
     s = {}
     if cfg.get("profile", "fast") == "fast":
         s.update(lt.high_performance_seed())
@@ -124,6 +146,10 @@ class Peer:
     def __init__(self, cfg):
         self.cfg = cfg
         self.commands = queue.Queue()
+        self.started_at = time.monotonic()
+        self.listening_cpu_ms = None
+        self.first_payload_at = None
+        self.completed_at = None
         self.session = lt.session(session_settings(cfg))
         self.handle = None
         self.listening = False
@@ -205,10 +231,19 @@ class Peer:
         if isinstance(a, lt.listen_succeeded_alert):
             if a.socket_type == lt.socket_type_t.tcp and not self.listening:
                 self.listening = True
+                self.listening_cpu_ms = cpu_ms()
                 emit({"event": "listening", "host": str(a.address), "port": a.port})
         elif isinstance(a, lt.listen_failed_alert):
             emit({"event": "error", "fatal": True, "message": a.message()})
             self.quit_requested = True
+        elif isinstance(a, lt.block_finished_alert):
+            if self.first_payload_at is None:
+                self.first_payload_at = time.monotonic()
+                self.session.apply_settings({"alert_mask": base_alert_mask(self.cfg)})
+        elif isinstance(a, lt.torrent_finished_alert):
+            # All wanted pieces are here and passed their hash check (not yet flushed).
+            if self.completed_at is None:
+                self.completed_at = time.monotonic()
         elif isinstance(a, lt.torrent_checked_alert):
             self.checked = True
             if self.cfg.get("mode") == "seed" and not self.handle.status().is_seeding:
@@ -244,7 +279,20 @@ class Peer:
         if not self.finished_emitted:
             self.finished_emitted = True
             self.flush_deadline = None
+            finished_at = time.monotonic()
+            cpu = cpu_ms()
             emit(self.status_event())
+            emit(
+                {
+                    "event": "timing",
+                    "transferMs": elapsed_ms(self.first_payload_at, self.completed_at),
+                    "elapsedMs": elapsed_ms(self.started_at, finished_at),
+                    "cpuMs": round(cpu, 3),
+                    "cpuSinceListeningMs": None
+                    if self.listening_cpu_ms is None
+                    else round(cpu - self.listening_cpu_ms, 3),
+                }
+            )
             emit({"event": "finished"})
 
     def maybe_finished(self):

@@ -72,6 +72,18 @@ export interface LibtorrentProgress {
   readonly error: string | null;
 }
 
+/** The driver's `timing` line, sent just before `finished` (see libtorrent-peer.py). */
+export interface LibtorrentTiming {
+  /** A download's first payload block to all pieces verified; null for a seed. */
+  readonly transferMs: number | null;
+  /** Session creation to finished (content flushed to disk). */
+  readonly elapsedMs: number;
+  /** CPU time of the whole driver process (all libtorrent threads) at finished. */
+  readonly cpuMs: number;
+  /** CPU time from listening to finished. */
+  readonly cpuSinceListeningMs: number | null;
+}
+
 export interface LibtorrentTrackerEvent {
   readonly kind: 'reply' | 'error' | 'warning';
   readonly url: string;
@@ -90,6 +102,7 @@ interface LibtorrentEvents {
   progress: [LibtorrentProgress];
   tracker: [LibtorrentTrackerEvent];
   peer: [LibtorrentPeerEvent];
+  timing: [LibtorrentTiming];
   finished: [];
 }
 
@@ -97,6 +110,7 @@ type DriverLine =
   | ({ event: 'progress' } & LibtorrentProgress)
   | ({ event: 'tracker' } & LibtorrentTrackerEvent)
   | ({ event: 'peer' } & LibtorrentPeerEvent)
+  | ({ event: 'timing' } & LibtorrentTiming)
   | { event: 'listening'; host: string; port: number }
   | { event: 'finished' }
   | { event: 'error'; message: string; fatal?: boolean }
@@ -104,7 +118,7 @@ type DriverLine =
 
 /**
  * A libtorrent session with one torrent, run by libtorrent-peer.py under the system Python.
- * Events: `progress`, `tracker`, `peer`, `finished`. A fatal report of the driver (hash-check
+ * Events: `progress`, `tracker`, `peer`, `timing`, `finished`. A fatal report of the driver (hash-check
  * failure of a seed, file error, listen failure) or its exit rejects every pending wait.
  */
 export class LibtorrentPeer extends EventEmitter<LibtorrentEvents> {
@@ -113,6 +127,7 @@ export class LibtorrentPeer extends EventEmitter<LibtorrentEvents> {
   #listening: PeerAddress | undefined;
   #finished = false;
   #lastProgress: LibtorrentProgress | undefined;
+  #timing: LibtorrentTiming | undefined;
   #failure: Error | undefined;
   #onStateChange = new EventEmitter();
   #stopping: Promise<void> | undefined;
@@ -140,6 +155,11 @@ export class LibtorrentPeer extends EventEmitter<LibtorrentEvents> {
 
   get lastProgress(): LibtorrentProgress | undefined {
     return this.#lastProgress;
+  }
+
+  /** Set once the torrent finished (before waitFinished() resolves). */
+  get timing(): LibtorrentTiming | undefined {
+    return this.#timing;
   }
 
   output(): string {
@@ -281,6 +301,12 @@ export class LibtorrentPeer extends EventEmitter<LibtorrentEvents> {
       case 'peer': {
         const { event: _, ...peer } = msg;
         this.emit('peer', peer);
+        break;
+      }
+      case 'timing': {
+        const { event: _, ...timing } = msg;
+        this.#timing = timing;
+        this.emit('timing', timing);
         break;
       }
       case 'finished':

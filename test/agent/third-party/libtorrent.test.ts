@@ -44,6 +44,11 @@ testIf('libtorrent')('libtorrent seeds to libtorrent through connect_peer, byte 
 
   t.is(done?.downloaded, CONTENT_BYTES);
   t.is(done?.progress, 1);
+  const timing = leech.timing;
+  t.true(timing !== undefined && timing.transferMs !== null && timing.transferMs > 0);
+  t.true(timing !== undefined && timing.elapsedMs >= (timing.transferMs ?? 0));
+  t.true(timing !== undefined && timing.cpuMs > 0 && (timing.cpuSinceListeningMs ?? -1) >= 0);
+  t.is(seed.timing?.transferMs, null);
   t.true(progress.length > 0 && progress.every((p) => p >= 0 && p <= 1));
   t.true((await fx.readDownloaded(dir)).equals(fx.data));
 });
