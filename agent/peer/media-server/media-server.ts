@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AbortError, hasCode } from '../errors.js';
+import { AbortError, hasCode, throwIfAborted } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Metainfo } from '../metainfo/types.js';
 import { FileStorage } from '../storage/file-storage.js';
@@ -100,6 +100,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #log: Logger;
   readonly #stopping = new AbortController();
   #server: http.Server | undefined;
+  #starting: Promise<MediaServerAddress> | undefined;
   #stopped = false;
   #requests = 0;
   #bytesServed = 0;
@@ -164,11 +165,20 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     return base === undefined ? undefined : base + ContentPaths.pathOf(this.meta, index).slice(1);
   }
 
-  async start(listen: MediaServerListen = {}, signal?: AbortSignal): Promise<MediaServerAddress> {
-    if (this.#stopped) throw new MediaServerStoppedError();
+  /** Listens (and opens the storage in `dir` mode); `signal` aborts starting, not the server. */
+  start(listen: MediaServerListen = {}, signal?: AbortSignal): Promise<MediaServerAddress> {
+    if (this.#stopped) return Promise.reject(new MediaServerStoppedError());
+    this.#starting ??= this.#start(listen, signal).finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(listen: MediaServerListen, signal: AbortSignal | undefined): Promise<MediaServerAddress> {
     if (this.#server) return this.address!;
     const host = listen.host ?? '127.0.0.1';
     const port = listen.port ?? 0;
+    throwIfAborted(signal);
     if (this.#ownsStorage) await this.#storage.open(signal);
     const server = http.createServer((req, res) => this.#handle(req, res));
     // A malformed request line or header never reaches #handle: answer it here.
@@ -182,20 +192,42 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
         socket.destroy();
       }
     });
+    // The signal aborts starting only (not the running server), so it is not handed to listen().
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        reject(
-          hasCode(err, 'ERR_ABORTED') || err.name === 'AbortError'
-            ? new AbortError('media server start aborted', { cause: err })
-            : new MediaServerListenError(host, port, err),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host, port, signal }, () => {
+      let settled = false;
+      const settle = (err?: Error): void => {
+        if (settled) {
+          // Listening completed after an abort: do not leak the socket.
+          if (err === undefined) server.close();
+          return;
+        }
+        settled = true;
         server.off('error', onError);
-        resolve();
-      });
+        signal?.removeEventListener('abort', onAbort);
+        if (err === undefined) {
+          resolve();
+          return;
+        }
+        server.close();
+        reject(err);
+      };
+      const onError = (err: Error): void => settle(new MediaServerListenError(host, port, err));
+      const onAbort = (): void =>
+        settle(new AbortError('media server start aborted', { cause: signal?.reason }));
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      server.once('error', onError);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      server.listen({ host, port }, () => settle());
     });
+    if (this.#stopped) {
+      // stop() ran while we were starting: it had no server to close, so close this one.
+      server.close();
+      if (this.#ownsStorage) await this.#storage.close();
+      throw new MediaServerStoppedError();
+    }
     server.on('error', (err) => this.#log.error({ err: err.message }, 'media server error'));
     this.#server = server;
     const address = this.address!;

@@ -60,7 +60,11 @@ export class BassPicker extends RarestFirstPicker {
       }
     }
     const beyond = (piece: number): boolean => usable(piece) && !inWindow(piece);
-    this.#claimStarted(peer, max, beyond, out);
+    // A window piece with a block requested from a peer is the peers' to finish: the web seed only
+    // takes pieces nobody is downloading (webseed/policy.ts isFetchable), so the two never overlap.
+    const continuing = (piece: number): boolean =>
+      beyond(piece) || (usable(piece) && this.#peersStarted(piece));
+    this.#claimStarted(peer, max, continuing, out);
     this.#claimNew(peer, max, beyond, out);
     if (this.playback === undefined) {
       const within = (piece: number): boolean => usable(piece) && inWindow(piece);
@@ -72,6 +76,12 @@ export class BassPicker extends RarestFirstPicker {
       this.pickEndgame(peer, max, strict ? beyond : usable, out);
     }
     return out;
+  }
+
+  /** Some block of the piece is requested and it has free blocks (the web seed claims all at once). */
+  #peersStarted(piece: number): boolean {
+    const dl = this.table.downloads.get(piece);
+    return dl !== undefined && dl.free > 0 && dl.free + dl.received < dl.blockCount;
   }
 
   /** Strict priority for started pieces, as rarest-first does. */
