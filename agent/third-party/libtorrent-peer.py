@@ -10,7 +10,10 @@ Peer mode:   libtorrent-peer.py --config '{"torrent": ..., "saveDir": ..., ...}'
             to finished, and the process's CPU time.
     stdin:  one JSON command per line: {"cmd": "connect", "host": h, "port": p},
             {"cmd": "reannounce"}, {"cmd": "status"}, {"cmd": "quit"}. EOF on stdin means quit, so
-            the driver never outlives its parent.
+            the driver never outlives its parent. {"cmd": "peers", "id": n} answers with one
+            {"event": "peers", "id": n, "peers": [...], "availability": [...]} line: each connected
+            peer's endpoint, client and the pieces libtorrent believes it has ("0"/"1" per piece),
+            and piece_availability() (empty for a seed, which keeps no picker).
 
 Torrent mode: libtorrent-peer.py --make-torrent --content PATH --out FILE
               [--piece-length N] [--announce URL ...] [--creation-date SECONDS]
@@ -23,6 +26,7 @@ import json
 import os
 import queue
 import resource
+import select
 import sys
 import threading
 import time
@@ -151,12 +155,27 @@ class Peer:
         self.first_payload_at = None
         self.completed_at = None
         self.session = lt.session(session_settings(cfg))
+        # session.wait_for_alert() is not used: the binding wraps the alert pointer it returns
+        # after the lock is released, and the network thread may already have moved the alert
+        # queue (it grows under load) -> SIGSEGV in __dynamic_cast. libtorrent writes a byte to
+        # this pipe instead when alerts become available.
+        self.alert_pipe, alert_write = os.pipe()
+        os.set_blocking(self.alert_pipe, False)
+        os.set_blocking(alert_write, False)
+        self.session.set_alert_fd(alert_write)
         self.handle = None
         self.listening = False
         self.finished_emitted = False
         self.flush_deadline = None
         self.checked = False
         self.quit_requested = False
+
+    def wait_for_alerts(self, timeout_s):
+        select.select([self.alert_pipe], [], [], timeout_s)
+        try:
+            os.read(self.alert_pipe, 4096)
+        except BlockingIOError:
+            pass
 
     def read_stdin(self):
         for line in sys.stdin:
@@ -214,6 +233,27 @@ class Peer:
             "error": st.errc.message() if st.errc.value() != 0 else None,
         }
 
+    def peers_event(self, request_id):
+        peers = []
+        for p in self.handle.get_peer_info():
+            client = p.client
+            if isinstance(client, bytes):
+                client = client.decode("utf-8", "replace")
+            peers.append(
+                {
+                    "ip": str(p.ip[0]),
+                    "port": int(p.ip[1]),
+                    "client": client,
+                    "pieces": "".join("1" if have else "0" for have in p.pieces),
+                }
+            )
+        return {
+            "event": "peers",
+            "id": request_id,
+            "peers": peers,
+            "availability": list(self.handle.piece_availability()),
+        }
+
     def handle_command(self, c):
         cmd = c.get("cmd")
         if cmd == "connect":
@@ -222,6 +262,8 @@ class Peer:
             self.handle.force_reannounce()
         elif cmd == "status":
             emit(self.status_event())
+        elif cmd == "peers":
+            emit(self.peers_event(c.get("id")))
         elif cmd == "quit":
             self.quit_requested = True
         else:
@@ -309,7 +351,7 @@ class Peer:
         interval = max(0.05, self.cfg.get("progressIntervalMs", 250) / 1000.0)
         next_progress = time.monotonic()
         while not self.quit_requested:
-            self.session.wait_for_alert(50)
+            self.wait_for_alerts(0.05)
             for a in self.session.pop_alerts():
                 self.handle_alert(a)
             while True:
@@ -330,7 +372,7 @@ class Peer:
         self.session.remove_torrent(self.handle)
         deadline = time.monotonic() + QUIT_GRACE_S
         while time.monotonic() < deadline:
-            self.session.wait_for_alert(50)
+            self.wait_for_alerts(0.05)
             if any(isinstance(a, lt.torrent_removed_alert) for a in self.session.pop_alerts()):
                 break
 

@@ -84,6 +84,22 @@ export interface LibtorrentTiming {
   readonly cpuSinceListeningMs: number | null;
 }
 
+/** One connected peer as libtorrent sees it (`torrent_handle.get_peer_info()`). */
+export interface LibtorrentPeerInfo {
+  readonly ip: string;
+  readonly port: number;
+  readonly client: string;
+  /** The pieces libtorrent believes the peer has: '0' or '1' per piece. */
+  readonly pieces: string;
+}
+
+/** Answer to `peers()`. */
+export interface LibtorrentPeersReport {
+  readonly peers: readonly LibtorrentPeerInfo[];
+  /** `torrent_handle.piece_availability()`: connected peers holding each piece (empty for a seed). */
+  readonly availability: readonly number[];
+}
+
 export interface LibtorrentTrackerEvent {
   readonly kind: 'reply' | 'error' | 'warning';
   readonly url: string;
@@ -112,6 +128,7 @@ type DriverLine =
   | ({ event: 'peer' } & LibtorrentPeerEvent)
   | ({ event: 'timing' } & LibtorrentTiming)
   | { event: 'listening'; host: string; port: number }
+  | ({ event: 'peers'; id: number } & LibtorrentPeersReport)
   | { event: 'finished' }
   | { event: 'error'; message: string; fatal?: boolean }
   | { event: 'exiting' };
@@ -128,6 +145,8 @@ export class LibtorrentPeer extends EventEmitter<LibtorrentEvents> {
   #finished = false;
   #lastProgress: LibtorrentProgress | undefined;
   #timing: LibtorrentTiming | undefined;
+  readonly #peerReports = new Map<number, LibtorrentPeersReport>();
+  #nextReportId = 0;
   #failure: Error | undefined;
   #onStateChange = new EventEmitter();
   #stopping: Promise<void> | undefined;
@@ -245,6 +264,17 @@ export class LibtorrentPeer extends EventEmitter<LibtorrentEvents> {
     this.#send({ cmd: 'connect', host, port });
   }
 
+  /** libtorrent's view of its connected peers (their pieces) and the torrent's piece availability. */
+  async peers(signal?: AbortSignal): Promise<LibtorrentPeersReport> {
+    const id = this.#nextReportId++;
+    this.#send({ cmd: 'peers', id });
+    try {
+      return await this.#waitFor(() => this.#peerReports.get(id), 'peers report', signal);
+    } finally {
+      this.#peerReports.delete(id);
+    }
+  }
+
   /** Forces an announce to every tracker now. */
   reannounce(): void {
     this.#send({ cmd: 'reannounce' });
@@ -309,6 +339,9 @@ export class LibtorrentPeer extends EventEmitter<LibtorrentEvents> {
         this.emit('timing', timing);
         break;
       }
+      case 'peers':
+        this.#peerReports.set(msg.id, { peers: msg.peers, availability: msg.availability });
+        break;
       case 'finished':
         this.#finished = true;
         this.emit('finished');

@@ -155,6 +155,19 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   get seed(): boolean {
     return this.have.complete;
   }
+  /** A request for `index` arrived (plain or in a range): the answer to our unchoke, maybe (RttEstimator). */
+  noteRequest(index: number): void {
+    if (this.rtt.awaitingRequest && this.rtt.onRequest(Date.now(), this.allowedFastOut.has(index)))
+      this.rttMs = this.rtt.srttMs;
+  }
+
+  /** Its `require` (ss_qos), as the QoS choker reads it. */
+  get requiredBitrateBps(): number | undefined {
+    return this.qos.minBitrateBitsPerSec;
+  }
+  get maxResponseDelayMs(): number | undefined {
+    return this.qos.maxDelayMs;
+  }
 
   /** A numeric key for block (piece, begin) of this torrent. */
   static blockKey(piece: number, begin: number): number {

@@ -156,6 +156,8 @@ export interface TorrentEvents {
   'peer-closed': [event: PeerClosedEvent];
   /** A peer dropped pieces it had announced (lt_donthave / range nohave); availability is updated. */
   nohave: [peer: RemotePeer, pieces: readonly number[]];
+  /** A peer declared or changed its `ss_qos` values (now in `peer.qos`). */
+  'peer-qos': [peer: RemotePeer];
   'hash-failure': [event: { piece: number; contributors: string[] }];
   failed: [error: Error];
   warning: [error: Error];
@@ -207,9 +209,12 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   readonly #pendingHaves: number[] = [];
   #haveFlushScheduled = false;
   /** Storage reads in flight per peer being served: part of its queue for response-delay estimates. */
-  readonly #serveInflight = new Map<RemotePeer, readonly unknown[]>();
+  readonly #serveInflight = new Map<RemotePeer, Array<{ index: number; begin: number; length: number }>>();
   /** What we declare in `ss_qos`. */
   #localQos: PeerQos;
+  readonly #extendedHandshakeSeen = new WeakSet<RemotePeer>();
+  /** Peers whose extended handshake was still to come when our `ss_qos` values changed. */
+  readonly #qosUpdateOwed = new WeakSet<RemotePeer>();
   #rechokeScheduled = false;
   #nextPeerNumber = 0;
   #started = false;
@@ -447,6 +452,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       if (peer && sharedReads) route = (chunk) => peer.receive(chunk, true);
     } catch (err) {
       this.#connecting.delete(key);
+      // The remote hung up (or the socket failed) mid-handshake: a lost connection, not a protocol
+      // fault (libtorrent drops a duplicate or surplus connection this way).
+      const lost = socket.destroyed;
       socket.destroy();
       const known = this.#known.get(key);
       if (known) {
@@ -454,7 +462,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         // Back off exponentially, up to five minutes.
         known.retryAt = Date.now() + Math.min(300_000, 1_000 * 2 ** known.failures);
       }
-      if (err instanceof ProtocolError) this.protocolErrors++;
+      if (err instanceof ProtocolError && !lost) this.protocolErrors++;
       if (!(err instanceof AbortError))
         this.#log.debug({ peer: key, err: describe(err) }, 'outbound connection failed');
     }
@@ -916,6 +924,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   // ---- PeerHost: uploading ----
 
   onRequest(peer: RemotePeer, index: number, begin: number, length: number): void {
+    peer.noteRequest(index);
     if (index >= this.pieceCount)
       throw new BadRequestError(`request for piece ${index} of ${this.pieceCount}`);
     if (length === 0 || length > MAX_REQUEST_LENGTH) throw new BadRequestError(`request of ${length} bytes`);
@@ -953,6 +962,16 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       const r = q[i];
       if (r.index === index && r.begin === begin && r.length === length) {
         q.splice(i, 1);
+        return;
+      }
+    }
+    // Read ahead but not written yet (the writer is congested, e.g. behind a shaped link): drop it.
+    const inflight = this.#serveInflight.get(peer);
+    if (inflight === undefined) return;
+    for (let i = 0; i < inflight.length; i++) {
+      const r = inflight[i];
+      if (r.index === index && r.begin === begin && r.length === length) {
+        inflight.splice(i, 1);
         return;
       }
     }
@@ -1082,7 +1101,15 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
           const peer = this.#remote(p);
           if (peer === undefined) return;
           peer.qos = qos;
+          this.emit('peer-qos', peer);
           this.#scheduleRechoke();
+        },
+        onRemoteHandshake: (p) => {
+          const peer = this.#remote(p);
+          if (peer === undefined) return;
+          this.#extendedHandshakeSeen.add(peer);
+          if (this.#qosUpdateOwed.delete(peer))
+            this.sendExtension(peer, SS_QOS, encodeQosMessage(this.#localQos));
         },
       }),
     );
@@ -1107,7 +1134,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   setRequirement(require: QosRequirement): void {
     this.#localQos = { ...require, upstreamBytesPerSec: this.#localQos.upstreamBytesPerSec };
     const payload = encodeQosMessage(this.#localQos);
-    for (const peer of this.#peers.values()) this.sendExtension(peer, SS_QOS, payload);
+    for (const peer of this.#peers.values()) {
+      if (this.sendExtension(peer, SS_QOS, payload)) continue;
+      // Our handshake went out with the old values and we do not know its ids yet: send on arrival.
+      if (peer.extensions && !this.#extendedHandshakeSeen.has(peer)) this.#qosUpdateOwed.add(peer);
+    }
   }
 
   /**
@@ -1300,7 +1331,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     if (maxDelayMs === undefined) return false;
     const rate = this.#uploadRateEstimate(peer);
     if (!(rate > 0)) return false;
-    const blocksAhead = peer.requestQueue.length + (this.#serveInflight.get(peer)?.length ?? 0);
+    // Queued, being read, and (while serving) the one being sent.
+    const blocksAhead =
+      peer.requestQueue.length + (this.#serveInflight.get(peer)?.length ?? 0) + (peer.serving ? 1 : 0);
     const bytes = blocksAhead * BLOCK_LENGTH + peer.socket.writableLength + length;
     return (bytes * 1000) / rate > maxDelayMs;
   }
@@ -1420,6 +1453,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       if (should && peer.amChoking) {
         peer.amChoking = false;
         peer.writer.unchoke();
+        peer.rtt.unchoked(Date.now());
       } else if (!should && !peer.amChoking) {
         this.#choke(peer);
       }
@@ -1429,6 +1463,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   #choke(peer: RemotePeer): void {
     peer.amChoking = true;
     peer.writer.choke();
+    peer.rtt.choked();
     const keep = peer.requestQueue.filter((r) => peer.allowedFastOut.has(r.index));
     if (peer.fast) {
       for (const r of peer.requestQueue)

@@ -103,6 +103,8 @@ export interface QosExtensionInit {
   readonly local: () => PeerQos;
   /** A peer declared (or changed) its values. */
   readonly onQos: (peer: ExtensionPeer, qos: PeerQos) => void;
+  /** Any remote extended handshake arrived (after `onQos`, when it declared values). */
+  readonly onRemoteHandshake?: (peer: ExtensionPeer) => void;
 }
 
 /**
@@ -124,8 +126,8 @@ export class QosExtension implements WireExtension {
 
   onHandshake(peer: ExtensionPeer, handshake: BencodeDict): void {
     const value = dictGet(handshake, SS_QOS);
-    if (value === undefined) return;
-    this.#init.onQos(peer, parseQos(value, `extended handshake ${SS_QOS}`));
+    if (value !== undefined) this.#init.onQos(peer, parseQos(value, `extended handshake ${SS_QOS}`));
+    this.#init.onRemoteHandshake?.(peer);
   }
 
   onMessage(peer: ExtensionPeer, payload: Buffer): void {

@@ -100,16 +100,17 @@ const CASES: readonly HostileCase[] = [
     frames: () => [header(64 * 1_048_576, MessageId.extended)],
     code: 'ERR_MESSAGE_TOO_LARGE',
   },
+  // A later bitfield is accepted (aria2 sends one in place of many haves) but still checked.
   {
-    title: 'a bitfield that is not the first message',
+    title: 'a later bitfield of the wrong length',
     target: 'seed',
-    frames: () => [INTERESTED_FRAME, fullBitfield(meta.pieceCount)],
+    frames: () => [INTERESTED_FRAME, encodeBitfield(Buffer.alloc(5))],
     code: 'ERR_BAD_MESSAGE',
   },
   {
-    title: 'a second bitfield',
+    title: 'a second bitfield with spare bits set',
     target: 'leecher',
-    frames: () => [fullBitfield(meta.pieceCount), fullBitfield(meta.pieceCount)],
+    frames: () => [fullBitfield(meta.pieceCount), encodeBitfield(Buffer.from([0xff]))],
     code: 'ERR_BAD_MESSAGE',
   },
   {
@@ -245,6 +246,40 @@ for (const c of CASES) {
     await assertHealthy(t, leecher, seed);
   });
 }
+
+test('an extended handshake before the have all (as libtorrent sends it) is accepted', async (t) => {
+  const partial = await startNode(t, { name: 'partial', meta, content, pieces: [0, 1] });
+  const raw = await RawPeer.connect(t, partial.port, {
+    infoHash: meta.infoHash,
+    pieceCount: meta.pieceCount,
+    fast: true,
+    extensions: true,
+  });
+  raw.send(encodeExtended(0, encode({ m: {}, v: 'raw 1.0' })), HAVE_ALL_FRAME);
+  await raw.waitFor('interested');
+  t.is(partial.torrent.peers[0]?.clientName, 'raw 1.0');
+  t.is(partial.torrent.protocolErrors, 0);
+});
+
+test('a later bitfield or have all (aria2 sends them in place of many haves) only adds pieces', async (t) => {
+  const partial = await startNode(t, { name: 'partial', meta, content, pieces: [0, 1] });
+  const raw = await RawPeer.connect(t, partial.port, {
+    infoHash: meta.infoHash,
+    pieceCount: meta.pieceCount,
+    fast: true,
+  });
+  const localPort = raw.socket.localPort!;
+  const remote = () => partial.torrent.peers.find((p) => p.port === localPort);
+  raw.send(HAVE_NONE_FRAME, encodeHave(1), encodeBitfield(Buffer.from([0b0011_0000])));
+  await raw.waitFor('interested');
+  t.deepEqual([...(remote()?.have.indices() ?? [])], [1, 2, 3]);
+  raw.send(HAVE_ALL_FRAME, UNCHOKE_FRAME);
+  // Pieces 4..6 are known only from the have all.
+  await raw.waitFor('request', (e) => (e[1] as number) >= 4);
+  t.is(remote()?.have.count, meta.pieceCount);
+  t.is(partial.torrent.protocolErrors, 0);
+  t.false(raw.destroyed);
+});
 
 test('a flood of requests beyond MAX_QUEUED_REQUESTS without the fast extension: ERR_FLOOD', async (t) => {
   const { seed, leecher } = await honestSwarm(t);

@@ -168,8 +168,10 @@ test('extension protocol off: no extended messages, and the download completes',
 });
 
 test('accounting: per-connection totals add up, and piece bytes are content + 13 per block', async (t) => {
-  const seed = await startNode(t, { name: 'seed', meta, content, pieces: 'all' });
-  const leecher = await startNode(t, { name: 'leecher', meta, content });
+  // BEP 3 requests only: range requests (ss_range) are accounted in range-messages.test.ts.
+  const init = { rangeMessages: false };
+  const seed = await startNode(t, { name: 'seed', meta, content, pieces: 'all', init });
+  const leecher = await startNode(t, { name: 'leecher', meta, content, init });
   const seedSawClose = waitForEvent(seed.torrent, 'peer-closed');
   leecher.torrent.addPeer('127.0.0.1', seed.port);
   await whenComplete(leecher);
