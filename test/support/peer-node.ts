@@ -6,7 +6,12 @@ import type { Metainfo } from '../../agent/peer/metainfo/types.js';
 import { MemoryStorage } from '../../agent/peer/storage/memory-storage.js';
 import { pieceSize } from '../../agent/peer/storage/storage.js';
 import type { RemotePeer } from '../../agent/peer/torrent/remote-peer.js';
-import { type PeerClosedEvent, Torrent, type TorrentInit } from '../../agent/peer/torrent/torrent.js';
+import {
+  type PeerClosedEvent,
+  Torrent,
+  type TorrentDeps,
+  type TorrentInit,
+} from '../../agent/peer/torrent/torrent.js';
 
 /** Upper bound of every wait in the peer tests: a hang fails the test instead of stalling the run. */
 export const WAIT_MS = 20_000;
@@ -34,6 +39,8 @@ export interface PeerNodeInit {
   readonly seed?: number;
   /** Extra TorrentInit fields (fast, extensionProtocol, strategy...). */
   readonly init?: Partial<TorrentInit>;
+  /** Extra TorrentDeps (link, choker, playback...); storage is the node's own. */
+  readonly deps?: Omit<Partial<TorrentDeps>, 'storage'>;
 }
 
 /** Starts a node; it is stopped (torrent, client, storage) in t.teardown, even when the test fails. */
@@ -59,7 +66,7 @@ export async function startNode(t: ExecutionContext, init: PeerNodeInit): Promis
   const seed = init.seed ?? hashName(init.name);
   const torrent = new Torrent(
     { meta, peerId: makePeerId(`${init.name}/${seed}`), seed, have, listenPort: port, ...init.init },
-    { storage },
+    { ...init.deps, storage },
   );
   const connections: RemotePeer[] = [];
   const closed: PeerClosedEvent[] = [];

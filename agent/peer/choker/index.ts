@@ -39,7 +39,12 @@ export interface ChokerContext {
 const CHOKERS = {
   'tit-for-tat': (ctx: ChokerContext): Choker =>
     new TitForTatChoker({ random: ctx.random, uploadSlots: ctx.uploadSlots }),
-  qos: (ctx: ChokerContext): Choker => new QosChoker(ctx),
+  qos: (ctx: ChokerContext): Choker =>
+    new QosChoker({
+      ...ctx,
+      // TorrentInit.upstreamBps of 0 reports an unknown capacity to trackers; so it is here.
+      uploadCapacityBytesPerSecond: ctx.uploadCapacityBytesPerSecond || undefined,
+    }),
 } as const;
 
 export type ChokerName = keyof typeof CHOKERS;

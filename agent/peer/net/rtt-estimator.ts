@@ -2,6 +2,11 @@
 export const RTT_ALPHA = 1 / 8;
 /** Weight of a new sample's deviation in the RTT variation (RFC 6298's beta). */
 export const RTT_BETA = 1 / 4;
+/**
+ * An unchoke answered later than this was not answered at once (the peer had nothing to ask for
+ * then): no sample.
+ */
+export const MAX_UNCHOKE_ANSWER_MS = 2_000;
 
 /**
  * A connection's round-trip time, measured from request to the first byte of the block it asked
@@ -13,6 +18,10 @@ export const RTT_BETA = 1 / 4;
  * outstanding to the peer (a probe: an idle pipe, after an unchoke, a gap in demand) measures the
  * round trip plus the remote's response time. Every other request still bounds the round trip
  * from above, so a time below the estimate lowers it (and never raises it).
+ *
+ * A peer we only upload to (a seed's view of its leechers) is measured the other way round: an
+ * interested peer asks for blocks as soon as it is unchoked, so the time from our unchoke to its
+ * first request is a round trip too.
  */
 export class RttEstimator {
   srttMs: number | undefined;
@@ -21,6 +30,7 @@ export class RttEstimator {
   samples = 0;
   #probeKey = -1;
   #probeSentAt = 0;
+  #unchokeSentAt: number | undefined;
 
   /** Block `key` was requested at `sentAt` while no other request to the peer was outstanding. */
   probe(key: number, sentAt: number): void {
@@ -45,6 +55,36 @@ export class RttEstimator {
       return true;
     }
     return false;
+  }
+
+  /** We unchoked the (interested) peer at `at`. */
+  unchoked(at: number): void {
+    this.#unchokeSentAt = at;
+  }
+
+  /** An unchoke is waiting for its first request. */
+  get awaitingRequest(): boolean {
+    return this.#unchokeSentAt !== undefined;
+  }
+
+  /** We choked it again: a request arriving later answers nothing of ours. */
+  choked(): void {
+    this.#unchokeSentAt = undefined;
+  }
+
+  /**
+   * A request arrived at `now`. Only the first one after the unchoke can answer it; if that is for
+   * an allowed-fast piece (BEP 6) it may have been sent before the unchoke arrived, and the peer
+   * had requests in the pipe anyway: no sample then. Returns true when this gave a sample.
+   */
+  onRequest(now: number, allowedFast: boolean): boolean {
+    const at = this.#unchokeSentAt;
+    if (at === undefined) return false;
+    this.#unchokeSentAt = undefined;
+    if (allowedFast) return false;
+    if (now - at > MAX_UNCHOKE_ANSWER_MS) return false;
+    this.add(now - at);
+    return true;
   }
 
   add(sampleMs: number): void {

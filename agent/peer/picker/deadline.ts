@@ -13,15 +13,18 @@ import { StrategyOptions } from './strategy-options.js';
 
 /** Parameters of the `deadline` strategy unless the experiment says otherwise. */
 export const DEADLINE_DEFAULTS = {
-  /** A needed piece whose deadline is this close (ms) is urgent. */
+  /** A needed piece due within this many ms is urgent. */
   urgentHorizonMs: 5_000,
-  /** With this much media buffered (ms) the picker spends spare requests on rare pieces. */
+  /** With at least this much media buffered (ms), spare requests go to rare pieces. */
   healthyBufferMs: 10_000,
-  /** A block is late once it waited this many times what a lone block from its peer takes. */
-  lateFactor: 2,
+  /** A block is late once it has waited this many times its expected wait. */
+  lateFactor: 1.5,
   /** Non-urgent work a peer may hold, in ms of its expected delivery time. */
   queueBudgetMs: 1_000,
 } as const;
+
+/** Options `deadline` accepts. */
+export const DEADLINE_OPTIONS = Object.keys(DEADLINE_DEFAULTS);
 
 /** No measured rate and a request at least this old (ms): the peer is not delivering. */
 export const UNRESPONSIVE_AFTER_MS = 2_000;
@@ -33,12 +36,14 @@ export const MIN_QUEUE_BLOCKS = 4;
 export const MAX_LATE_DUPLICATES = 16;
 /** Effective rate of a peer that is not delivering: any responsive peer beats it. */
 const UNRESPONSIVE_RATE_BPS = 1;
+/** Block keys: piece * this + block (pieces are far below 2^32 blocks of 16 KiB). */
+const BLOCK_KEY_STRIDE = 0x20_0000;
 
 export interface DeadlinePickerInit {
   readonly table: PieceTable;
   /** Breaks ties between equally rare pieces; pass a fork dedicated to this picker. */
   readonly random: Random;
-  /** `urgentHorizonMs`, `healthyBufferMs`, `queueBudgetMs` (ms or "2s"), `lateFactor` (>= 1). */
+  /** See DEADLINE_DEFAULTS; durations in ms or as strings such as "5s". */
   readonly options?: Readonly<Record<string, unknown>>;
   /** The player; without one the picker works in sequential order. */
   readonly playback?: PlaybackView;
@@ -61,6 +66,19 @@ interface Estimate {
   /** `requestedAt` of each queued block, sorted on first use. */
   readonly requestTimes: number[];
   sorted: boolean;
+}
+
+/** The state of one `pick` call. */
+interface Round {
+  readonly peer: PickerPeer;
+  readonly limit: number;
+  readonly out: BlockRef[];
+  readonly now: number;
+  readonly usable: (piece: number) => boolean;
+  readonly estimates: ReadonlyMap<string, Estimate>;
+  readonly self: Estimate;
+  /** When each requester could start on new bytes (ms from now); grows as work is placed. */
+  readonly freeAt: Map<string, number>;
 }
 
 function measured(value: number | undefined): number | undefined {
@@ -89,25 +107,33 @@ function freeBytes(dl: PieceDownload): number {
   return bytes;
 }
 
+function byId(a: Estimate, b: Estimate): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /**
  * seedstream's own streaming strategy. Every needed piece has a deadline (the player's
- * `deadline(i)`); the pieces due within `urgentHorizonMs` are urgent. Since a stall happens at the
- * first missing piece, the deadline of that piece is the buffer, so the urgent window is what
- * the buffer does not cover yet.
+ * `deadline(i)`); those due within `urgentHorizonMs` are urgent. A stall happens at the first
+ * missing piece, due when the buffer runs out, so the urgent window is the part of the horizon the
+ * buffer does not cover yet: it shrinks as the buffer grows and vanishes beyond the horizon.
  *
- * - Urgent pieces go to the peer expected to deliver them first: each peer's finish time is its
- *   RTT plus what it already has queued plus the piece, at its measured rate (unknown rate: the
- *   average). Urgent pieces are placed in deadline order on the earliest-finishing peer (list
- *   scheduling), so a fast peer takes the first ones until its queue makes a slower peer finish
- *   sooner. The peer asking gets only what the schedule gives it; peers choking us take no part.
- * - Late blocks of urgent pieces (waiting longer than `lateFactor` times a lone block from their
- *   peer) are requested again from the asking peer when it is expected to deliver them sooner;
- *   the first copy to arrive wins and the torrent cancels the other.
- * - Spare capacity goes to non-urgent pieces, at most `queueBudgetMs` of work per peer, so that
- *   no pipeline is ever deep in far-ahead pieces when a piece becomes urgent. With the buffer
- *   below `healthyBufferMs` these are the next pieces in playback order; above it, the rarest
- *   pieces (random tie-break), which the swarm needs most. A peer never gets a non-urgent piece it
- *   is not expected to deliver before its deadline: that piece is left for a faster peer.
+ * - Urgent pieces go to the peer expected to deliver them first. A peer's finish time is half its
+ *   RTT, then what it already has queued (or the other half RTT, whichever is longer), then the
+ *   piece, at its measured rate (unknown rate: the average; no rate known at all: equal rates).
+ *   Urgent pieces are placed in deadline order on the earliest-finishing peer (list scheduling):
+ *   a fast peer takes the first ones until its queue makes a slower one finish sooner, and the
+ *   asking peer claims only what lands on it. Peers choking us take no part; nor do idle peers
+ *   (nothing requested from them), since they will not ask again until some event.
+ * - Every block this picker requests gets an expected wait (its peer's queue ahead of it, at the
+ *   peer's rate). A block of an urgent piece that has waited `lateFactor` times that long is late,
+ *   and is requested again from the asking peer if it is expected to deliver it sooner than the
+ *   late peer (whose remaining queue is scaled by how late it runs). The first copy to arrive wins;
+ *   the torrent cancels the other request.
+ * - Spare capacity goes to non-urgent pieces, at most `queueBudgetMs` of work per peer, so that no
+ *   pipeline is deep in far-ahead pieces when a piece becomes urgent. With the buffer below
+ *   `healthyBufferMs` these are the next pieces in playback order; at or above it, the rarest
+ *   pieces (seeded random tie-break), which the swarm needs most. A peer never gets a non-urgent
+ *   piece it is not expected to deliver before its deadline: that one is left for a faster peer.
  * - Started pieces keep strict priority within each tier; end game as rarest-first.
  *
  * Without a player there are no deadlines: the picker falls back to sequential order.
@@ -124,14 +150,11 @@ export class DeadlinePicker implements PiecePicker {
   readonly #peers: () => readonly PickerPeer[];
   readonly #now: () => number;
   readonly #sequential: SequentialPicker;
+  /** Expected wait (ms from its request) of each block this picker requested, by block key. */
+  readonly #expected = new Map<number, { readonly peer: string; readonly waitMs: number }>();
 
   constructor(init: DeadlinePickerInit) {
-    const options = new StrategyOptions('deadline', init.options, [
-      'urgentHorizonMs',
-      'healthyBufferMs',
-      'lateFactor',
-      'queueBudgetMs',
-    ]);
+    const options = new StrategyOptions('deadline', init.options, DEADLINE_OPTIONS);
     this.urgentHorizonMs = options.durationMs('urgentHorizonMs', DEADLINE_DEFAULTS.urgentHorizonMs, {
       min: 0,
     });
@@ -167,43 +190,29 @@ export class DeadlinePicker implements PiecePicker {
       return Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
     };
 
-    const urgent = this.#urgentPieces(start, now, deadline);
     const estimates = this.#survey(peer, now);
     const self = estimates.get(peer.id)!;
-    // When each peer could start on new bytes (ms from now); grows as work is placed on it.
     const freeAt = new Map<string, number>();
     for (const e of estimates.values()) {
-      freeAt.set(
-        e.id,
-        e.rttMs / 2 + Math.max(e.rttMs / 2, (e.queuedBlocks * BLOCK_LENGTH * 1000) / e.rateBps),
-      );
+      const queueMs = (e.queuedBlocks * BLOCK_LENGTH * 1000) / e.rateBps;
+      freeAt.set(e.id, e.rttMs / 2 + Math.max(e.rttMs / 2, queueMs));
     }
+    const round: Round = { peer, limit: max, out, now, usable, estimates, self, freeAt };
 
-    this.#placeUrgent(peer, max, urgent, estimates, freeAt, usable, out);
-    if (out.length < max) this.#duplicateLate(peer, max, urgent, estimates, freeAt, now, usable, out);
+    const urgent = this.#urgentPieces(start, now, deadline);
+    this.#serveUrgent(round, urgent);
 
     const budget = Math.max(
       MIN_QUEUE_BLOCKS,
       Math.ceil((self.rateBps * Math.max(this.queueBudgetMs, 2 * self.rttMs)) / 1000 / BLOCK_LENGTH),
     );
-    const room = Math.min(max - out.length, budget - self.queuedBlocks - out.length);
+    const room = Math.min(max, budget - self.queuedBlocks) - out.length;
     if (room > 0) {
-      const healthy = view.bufferedMs >= this.healthyBufferMs;
+      const spare: Round = { ...round, limit: out.length + room };
       const urgentSet = new Set(urgent);
       const feasible = (piece: number, bytes: number): boolean =>
         piece < start || deadline(piece) - now >= freeAt.get(peer.id)! + (bytes * 1000) / self.rateBps;
-      this.#fillSpare(
-        peer,
-        out.length + room,
-        start,
-        healthy,
-        urgentSet,
-        feasible,
-        usable,
-        self.rateBps,
-        freeAt,
-        out,
-      );
+      this.#fillSpare(spare, start, view.bufferedMs >= this.healthyBufferMs, urgentSet, feasible);
     }
 
     if (out.length < max && table.endgame) {
@@ -251,9 +260,11 @@ export class DeadlinePicker implements PiecePicker {
     };
     add(self.id, self);
     for (const p of this.#peers()) add(p.id, p);
+    let requested = 0;
     for (const dl of this.#table.downloads.values()) {
       for (let b = 0; b < dl.blockCount; b++) {
         if (dl.state[b] !== BLOCK_REQUESTED) continue;
+        requested++;
         const at = dl.requestedAt[b];
         for (const id of dl.requestersOf(b)) {
           const e = add(id, undefined);
@@ -263,6 +274,8 @@ export class DeadlinePicker implements PiecePicker {
         }
       }
     }
+    this.#pruneExpected(requested);
+
     const rates: number[] = [];
     const rtts: number[] = [];
     for (const e of estimates.values()) {
@@ -283,8 +296,8 @@ export class DeadlinePicker implements PiecePicker {
           e.queuedBlocks > 0 && waited >= UNRESPONSIVE_AFTER_MS ? UNRESPONSIVE_RATE_BPS : averageRate;
         continue;
       }
-      // The oldest request has waited longer than the whole queue should take: the measured rate
-      // (a rolling window) is stale, so rate the peer by what it has failed to deliver since.
+      // The oldest request has waited far longer than the whole queue should take: the measured
+      // rate (a rolling window) is stale, so rate the peer by what it has failed to deliver since.
       const queuedBytes = e.queuedBlocks * BLOCK_LENGTH;
       const promisedMs = this.lateFactor * (e.rttMs + (queuedBytes * 1000) / rate);
       e.rateBps =
@@ -295,143 +308,155 @@ export class DeadlinePicker implements PiecePicker {
     return estimates;
   }
 
+  /** Forgets expectations of blocks no longer requested, once they outnumber the live ones. */
+  #pruneExpected(requested: number): void {
+    if (this.#expected.size <= 2 * requested + 64) return;
+    for (const [key, e] of this.#expected) {
+      const dl = this.#table.downloads.get(Math.floor(key / BLOCK_KEY_STRIDE));
+      const b = key % BLOCK_KEY_STRIDE;
+      if (dl === undefined || dl.state[b] !== BLOCK_REQUESTED || dl.requester[b] !== e.peer)
+        this.#expected.delete(key);
+    }
+  }
+
   /**
-   * List scheduling of the urgent pieces' free blocks: each piece, in deadline order, goes to the
-   * unchoking peer that would finish it first; `peer` claims the pieces that land on it. The asking
-   * peer wins ties, so equal peers never leave a piece waiting.
+   * Claims free blocks of `piece` for the asking peer, up to the round's limit, recording when
+   * each is expected (behind the peer's queue and everything placed on it so far).
    */
-  #placeUrgent(
-    peer: PickerPeer,
-    max: number,
-    urgent: readonly number[],
-    estimates: ReadonlyMap<string, Estimate>,
-    freeAt: Map<string, number>,
-    usable: (piece: number) => boolean,
-    out: BlockRef[],
-  ): void {
+  #claim(round: Round, piece: number): number {
+    const { peer, out, self, freeAt } = round;
+    const before = out.length;
+    this.#table.claim(piece, peer.id, round.limit - out.length, out);
+    let at = freeAt.get(peer.id)!;
+    for (let k = before; k < out.length; k++) {
+      const block = out[k];
+      at += (block.length * 1000) / self.rateBps;
+      this.#expected.set(piece * BLOCK_KEY_STRIDE + block.begin / BLOCK_LENGTH, {
+        peer: peer.id,
+        waitMs: at,
+      });
+    }
+    freeAt.set(peer.id, at);
+    return out.length - before;
+  }
+
+  /**
+   * The urgent pieces in deadline order. Free blocks: list scheduling, each piece goes to the
+   * active unchoking peer that would finish it first; the asking peer claims the pieces that land
+   * on it and wins ties, so equal peers never leave a piece waiting. Requested blocks: the late
+   * ones the asking peer would deliver sooner are duplicated before any later piece is served.
+   */
+  #serveUrgent(round: Round, urgent: readonly number[]): void {
+    const { peer, out, usable, estimates, freeAt } = round;
     const table = this.#table;
     const others = [...estimates.values()]
-      .filter((e) => e.id !== peer.id && e.peer !== undefined && e.peer.peerChoking !== true)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const candidates = [estimates.get(peer.id)!, ...others];
+      .filter(
+        (e) => e.id !== peer.id && e.peer !== undefined && e.peer.peerChoking !== true && e.queuedBlocks > 0,
+      )
+      .sort(byId);
+    const candidates = [round.self, ...others];
+    const duplicates = { left: MAX_LATE_DUPLICATES };
     for (const piece of urgent) {
-      if (out.length >= max) return;
+      if (out.length >= round.limit) return;
       const dl = table.downloads.get(piece);
       const bytes = dl === undefined ? table.pieceSize(piece) : freeBytes(dl);
-      if (bytes === 0) continue;
-      let best: Estimate | undefined;
-      let bestFinish = Number.POSITIVE_INFINITY;
-      for (const e of candidates) {
-        if (e.id === peer.id ? !usable(piece) : !e.peer!.have.has(piece)) continue;
-        const finish = freeAt.get(e.id)! + (bytes * 1000) / e.rateBps;
-        if (finish < bestFinish) {
-          best = e;
-          bestFinish = finish;
+      if (bytes > 0) {
+        let best: Estimate | undefined;
+        let bestFinish = Number.POSITIVE_INFINITY;
+        for (const e of candidates) {
+          if (e === round.self ? !usable(piece) : !e.peer!.have.has(piece)) continue;
+          const finish = freeAt.get(e.id)! + (bytes * 1000) / e.rateBps;
+          if (finish < bestFinish) {
+            best = e;
+            bestFinish = finish;
+          }
         }
+        if (best === round.self) this.#claim(round, piece);
+        else if (best !== undefined) freeAt.set(best.id, bestFinish);
       }
-      if (best === undefined) continue;
-      freeAt.set(best.id, bestFinish);
-      if (best.id === peer.id) table.claim(piece, peer.id, max - out.length, out);
+      if (dl !== undefined && duplicates.left > 0 && usable(piece))
+        this.#duplicateLate(round, dl, duplicates);
     }
   }
 
   /**
-   * Requests again from `peer` the late blocks of urgent pieces that it is expected to deliver
-   * before their current requester: a block is late once it waited `lateFactor` times what a lone
-   * block from that requester takes; the requester's finish time counts the blocks queued before
-   * it. A block already duplicated is left alone: one rescue per block bounds the waste.
+   * Requests again from the asking peer the late blocks of `dl` that it is expected to deliver
+   * before their current requester. A block already duplicated is left alone: one rescue per
+   * block bounds the waste.
    */
-  #duplicateLate(
-    peer: PickerPeer,
-    max: number,
-    urgent: readonly number[],
-    estimates: ReadonlyMap<string, Estimate>,
-    freeAt: Map<string, number>,
-    now: number,
-    usable: (piece: number) => boolean,
-    out: BlockRef[],
-  ): void {
-    const table = this.#table;
-    const self = estimates.get(peer.id)!;
-    const blockMs = (BLOCK_LENGTH * 1000) / self.rateBps;
-    const limit = Math.min(max, out.length + MAX_LATE_DUPLICATES);
-    for (const piece of urgent) {
-      if (out.length >= limit) return;
-      const dl = table.downloads.get(piece);
-      if (dl === undefined || !usable(piece)) continue;
-      const accept = (b: number): boolean => {
-        const holder = dl.requester[b];
-        if (holder === undefined || dl.duplicates.has(b)) return false;
-        const q = estimates.get(holder)!;
-        const at = dl.requestedAt[b];
-        const loneMs = q.rttMs + (dl.blockLength(b) * 1000) / q.rateBps;
-        if (now - at <= this.lateFactor * loneMs) return false;
-        if (!q.sorted) {
-          q.requestTimes.sort((x, y) => x - y);
-          q.sorted = true;
-        }
-        let ahead = countBelow(q.requestTimes, at);
-        // Blocks of one request batch share a timestamp; the torrent sends them in block order.
-        for (let k = 0; k < b; k++) if (dl.requester[k] === holder && dl.requestedAt[k] === at) ahead++;
-        const holderFinish = q.rttMs / 2 + ((ahead + 1) * BLOCK_LENGTH * 1000) / q.rateBps;
-        const ownFinish = freeAt.get(peer.id)! + blockMs;
-        if (ownFinish >= holderFinish) return false;
-        freeAt.set(peer.id, ownFinish);
-        return true;
-      };
-      table.claimDuplicate(piece, peer.id, limit - out.length, out, accept);
-    }
+  #duplicateLate(round: Round, dl: PieceDownload, duplicates: { left: number }): void {
+    const { peer, out, now, estimates, self, freeAt } = round;
+    const piece = dl.index;
+    const accept = (b: number): boolean => {
+      const holder = dl.requester[b];
+      if (holder === undefined || dl.duplicates.has(b)) return false;
+      const q = estimates.get(holder)!;
+      const requestedAt = dl.requestedAt[b];
+      const expected = this.#expected.get(piece * BLOCK_KEY_STRIDE + b);
+      // A block requested some other way (a re-assigned end-game duplicate) is expected like a
+      // lone block from its peer.
+      const waitMs =
+        expected !== undefined && expected.peer === holder
+          ? expected.waitMs
+          : q.rttMs + (dl.blockLength(b) * 1000) / q.rateBps;
+      const waited = now - requestedAt;
+      if (waited <= this.lateFactor * waitMs) return false;
+      if (!q.sorted) {
+        q.requestTimes.sort((x, y) => x - y);
+        q.sorted = true;
+      }
+      let ahead = countBelow(q.requestTimes, requestedAt);
+      // Blocks of one request batch share a timestamp; the torrent sends them in block order.
+      for (let k = 0; k < b; k++)
+        if (dl.requester[k] === holder && dl.requestedAt[k] === requestedAt) ahead++;
+      // The holder runs `slowness` times slower than expected: assume it goes on doing so.
+      const slowness = waitMs > 0 ? waited / waitMs : 1;
+      const holderFinish = (slowness * (ahead + 1) * BLOCK_LENGTH * 1000) / q.rateBps;
+      const ownFinish = freeAt.get(peer.id)! + (dl.blockLength(b) * 1000) / self.rateBps;
+      if (ownFinish >= holderFinish) return false;
+      freeAt.set(peer.id, ownFinish);
+      return true;
+    };
+    const max = Math.min(round.limit - out.length, duplicates.left);
+    duplicates.left -= this.#table.claimDuplicate(piece, peer.id, max, out, accept);
   }
 
   /**
-   * Non-urgent work up to `limit` blocks in all: started pieces first (playback order), then new
-   * pieces in playback order, or rarest first when the buffer is healthy; only pieces `peer` is
-   * expected to deliver before their deadline.
+   * Non-urgent work up to the round's limit: started pieces first (playback order), then new
+   * pieces in playback order, or rarest first when the buffer is healthy; only pieces the peer
+   * is expected to deliver before their deadline.
    */
   #fillSpare(
-    peer: PickerPeer,
-    limit: number,
+    round: Round,
     start: number,
     healthy: boolean,
     urgent: ReadonlySet<number>,
     feasible: (piece: number, bytes: number) => boolean,
-    usable: (piece: number) => boolean,
-    rateBps: number,
-    freeAt: Map<string, number>,
-    out: BlockRef[],
   ): void {
+    const { out, usable } = round;
     const table = this.#table;
-    const take = (piece: number): boolean => {
-      const before = out.length;
-      table.claim(piece, peer.id, limit - out.length, out);
-      let bytes = 0;
-      for (let k = before; k < out.length; k++) bytes += out[k].length;
-      // Later pieces are judged feasible behind the work just given to this peer.
-      freeAt.set(peer.id, freeAt.get(peer.id)! + (bytes * 1000) / rateBps);
-      return bytes > 0;
-    };
     for (const dl of downloadsInPlaybackOrder(table, start)) {
-      if (out.length >= limit) return;
-      if (dl.free === 0 || urgent.has(dl.index) || !usable(dl.index)) continue;
-      if (feasible(dl.index, freeBytes(dl))) take(dl.index);
+      if (out.length >= round.limit) return;
+      if (dl.free > 0 && !urgent.has(dl.index) && usable(dl.index) && feasible(dl.index, freeBytes(dl)))
+        this.#claim(round, dl.index);
     }
     const n = table.pieceCount;
     const candidate = (i: number): boolean =>
       table.isUnstarted(i) && !urgent.has(i) && usable(i) && feasible(i, table.pieceSize(i));
     if (!healthy) {
-      for (let k = 0; k < n && out.length < limit; k++) {
+      for (let k = 0; k < n && out.length < round.limit; k++) {
         const i = (start + k) % n;
-        if (candidate(i)) take(i);
+        if (candidate(i)) this.#claim(round, i);
       }
       return;
     }
-    while (out.length < limit) {
+    while (out.length < round.limit) {
       const piece = this.#rarest(candidate);
-      if (piece < 0 || !take(piece)) return;
+      if (piece < 0 || this.#claim(round, piece) === 0) return;
     }
   }
 
-  /** Rarest candidate piece; ties broken by a seeded random rotation of the scan. */
+  /** The rarest candidate piece; ties broken by a seeded random rotation of the scan. */
   #rarest(candidate: (piece: number) => boolean): number {
     const table = this.#table;
     const n = table.pieceCount;
