@@ -263,7 +263,10 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
       if (err instanceof BitfieldError) throw new BadMessageError(err.message);
       throw err;
     }
-    if (this.#sawFirstMessage) return this.#addPieces(have);
+    if (this.#sawFirstMessage) {
+      this.#addPieces(have);
+      return;
+    }
     this.#firstMessage('bitfield');
     this.have = have;
     this.#host.onBitfield(this);
@@ -271,7 +274,10 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
 
   onHaveAll(): void {
     this.#requireFast('have all');
-    if (this.#sawFirstMessage) return this.#addPieces(Bitfield.full(this.#host.pieceCount));
+    if (this.#sawFirstMessage) {
+      this.#addPieces(Bitfield.full(this.#host.pieceCount));
+      return;
+    }
     this.#firstMessage('have all');
     this.have = Bitfield.full(this.#host.pieceCount);
     this.#host.onBitfield(this);
