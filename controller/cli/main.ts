@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { getCommand } from '../../agent/cli/get-command.js';
 import { seedCommand } from '../../agent/cli/seed-command.js';
+import { swarmCommand } from '../../agent/cli/swarm-command.js';
 import { torrentCommand } from '../../agent/cli/torrent-command.js';
 import { trackerCommand } from '../../agent/cli/tracker-command.js';
 import { SeedstreamError } from '../../agent/peer/errors.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(seedCommand());
   program.addCommand(getCommand());
   program.addCommand(trackerCommand());
+  program.addCommand(swarmCommand());
   return program;
 }
 
