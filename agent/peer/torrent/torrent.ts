@@ -69,6 +69,10 @@ export const MAX_QUEUED_REQUESTS = 2_000;
 export const MAX_UNREQUESTED_BLOCKS = 256;
 /** Hash failures a peer may take part in before we drop it. */
 export const MAX_HASH_FAILURES = 3;
+/** Measured delays reported to trackers (the `ss_delay` extension accepts at most 200). */
+const MAX_DELAY_REPORTS = 200;
+/** A delay measured this long ago is no longer reported. */
+const DELAY_REPORT_TTL_MS = 600_000;
 /** Announce timeout per tracker request. */
 export const ANNOUNCE_TIMEOUT_MS = 15_000;
 /** Outbound connections read into this (one read at a time on the main thread; consumed at once). */
@@ -200,6 +204,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   /** Addresses learnt from trackers or the user, to (re)connect to while below the limit. */
   readonly #known = new Map<string, { host: string; port: number; failures: number; retryAt: number }>();
   readonly #selfAddresses = new Set<string>();
+  /** Delays measured to peers' listening endpoints, oldest first, for the tracker extension. */
+  readonly #delays = new Map<string, { host: string; port: number; delayMs: number; at: number }>();
   readonly #reserved: Buffer;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #abort = new AbortController();
@@ -564,6 +570,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   closePeer(peer: RemotePeer, error?: Error): void {
     if (peer.closed) return;
     peer.closed = true;
+    this.#rememberDelay(peer);
     peer.decoder.destroy();
     peer.socket.destroy();
     this.#peers.delete(peer.id);
@@ -1569,13 +1576,29 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   }
 
   #measuredDelays(): Array<{ host: string; port: number; delayMs: number }> | undefined {
+    for (const peer of this.#peers.values()) this.#rememberDelay(peer);
+    const now = Date.now();
     const out: Array<{ host: string; port: number; delayMs: number }> = [];
-    for (const peer of this.#peers.values()) {
-      const port = peer.listenPort ?? (peer.inbound ? undefined : peer.port);
-      if (peer.rttMs !== undefined && port !== undefined)
-        out.push({ host: peer.host, port, delayMs: peer.rttMs });
+    for (const [key, d] of this.#delays) {
+      if (now - d.at > DELAY_REPORT_TTL_MS) this.#delays.delete(key);
+      else out.push({ host: d.host, port: d.port, delayMs: d.delayMs });
     }
     return out.length > 0 ? out : undefined;
+  }
+
+  /**
+   * Keeps the delay measured to a peer's listening endpoint, also after it disconnects (a
+   * leecher that completed has closed its connections by its next announce, yet what it measured
+   * still tells the tracker something).
+   */
+  #rememberDelay(peer: RemotePeer): void {
+    const port = peer.listenPort ?? (peer.inbound ? undefined : peer.port);
+    if (peer.rttMs === undefined || port === undefined) return;
+    const key = addressKey(peer.host, port);
+    this.#delays.delete(key);
+    this.#delays.set(key, { host: peer.host, port, delayMs: peer.rttMs, at: Date.now() });
+    if (this.#delays.size > MAX_DELAY_REPORTS)
+      this.#delays.delete(this.#delays.keys().next().value as string);
   }
 }
 
