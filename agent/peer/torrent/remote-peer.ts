@@ -85,8 +85,11 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   amInterested = false;
   peerChoking = true;
   peerInterested = false;
-  /** Our outstanding requests to the remote, keyed by `blockKey`. */
-  readonly outstanding = new Map<number, BlockRef & { sentAt: number }>();
+  /**
+   * Our outstanding requests to the remote: `blockKey` -> when it was sent (ms). A number, not
+   * an object, so a request costs no allocation; `pieceOfKey`/`beginOfKey` recover the block.
+   */
+  readonly outstanding = new Map<number, number>();
   /** Pipeline depth we aim for (adaptive). */
   pipelineTarget: number;
   /** The remote's advertised request queue size (`reqq`). */
@@ -172,6 +175,14 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   /** A numeric key for block (piece, begin) of this torrent. */
   static blockKey(piece: number, begin: number): number {
     return piece * 0x10000 + begin / BLOCK_LENGTH;
+  }
+
+  static pieceOfKey(key: number): number {
+    return Math.floor(key / 0x10000);
+  }
+
+  static beginOfKey(key: number): number {
+    return (key % 0x10000) * BLOCK_LENGTH;
   }
 
   // ExtensionPeer.
@@ -349,8 +360,8 @@ export class RemotePeer implements WireHandler, ChokerPeer, PickerPeer, Extensio
   onPieceStart(index: number, begin: number, length: number): Uint8Array | null {
     this.#sawFirstMessage = true;
     const key = RemotePeer.blockKey(index, begin);
-    const req = this.outstanding.get(key);
-    if (req !== undefined && this.rtt.onBlockStart(key, req.sentAt, Date.now())) this.rttMs = this.rtt.srttMs;
+    const sentAt = this.outstanding.get(key);
+    if (sentAt !== undefined && this.rtt.onBlockStart(key, sentAt, Date.now())) this.rttMs = this.rtt.srttMs;
     return this.#host.onPieceStart(this, index, begin, length);
   }
 

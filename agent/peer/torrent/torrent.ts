@@ -575,7 +575,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     peer.socket.destroy();
     this.#peers.delete(peer.id);
     this.table.removePeerPieces(peer.have);
-    for (const req of peer.outstanding.values()) this.table.release(req.piece, req.begin, peer.id);
+    for (const key of peer.outstanding.keys()) {
+      this.table.release(RemotePeer.pieceOfKey(key), RemotePeer.beginOfKey(key), peer.id);
+    }
     peer.outstanding.clear();
     for (const [key, id] of this.#receiving) if (id === peer.id) this.#receiving.delete(key);
     peer.requestQueue.length = 0;
@@ -680,7 +682,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   }
 
   #releaseAll(peer: RemotePeer): void {
-    for (const req of peer.outstanding.values()) this.table.release(req.piece, req.begin, peer.id);
+    for (const key of peer.outstanding.keys()) {
+      this.table.release(RemotePeer.pieceOfKey(key), RemotePeer.beginOfKey(key), peer.id);
+    }
     peer.outstanding.clear();
   }
 
@@ -703,8 +707,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     // Nothing else outstanding: this request's answer measures the round trip (RttEstimator).
     if (peer.outstanding.size === 0)
       peer.rtt.probe(RemotePeer.blockKey(blocks[0].piece, blocks[0].begin), now);
-    for (const b of blocks)
-      peer.outstanding.set(RemotePeer.blockKey(b.piece, b.begin), { ...b, sentAt: now });
+    for (const b of blocks) peer.outstanding.set(RemotePeer.blockKey(b.piece, b.begin), now);
     if (this.#speaksRange(peer)) this.#sendRangeRequests(peer, blocks);
     else peer.writer.requests(blocks);
   }
@@ -1292,10 +1295,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       lost.push(i);
     }
     let released = false;
-    for (const [key, req] of peer.outstanding) {
-      if (req.piece < first || req.piece >= end) continue;
+    for (const key of peer.outstanding.keys()) {
+      const piece = RemotePeer.pieceOfKey(key);
+      if (piece < first || piece >= end) continue;
       peer.outstanding.delete(key);
-      this.table.release(req.piece, req.begin, peer.id);
+      this.table.release(piece, RemotePeer.beginOfKey(key), peer.id);
       released = true;
     }
     if (lost.length === 0 && !released) return;
@@ -1493,10 +1497,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       if (now - peer.writer.lastWriteAt > KEEPALIVE_INTERVAL_MS) peer.writer.keepAlive();
       let expired = false;
       let trickling = false;
-      for (const [key, req] of peer.outstanding) {
-        if (now - req.sentAt < REQUEST_TIMEOUT_MS) continue;
+      for (const [key, sentAt] of peer.outstanding) {
+        if (now - sentAt < REQUEST_TIMEOUT_MS) continue;
         peer.outstanding.delete(key);
-        this.table.release(req.piece, req.begin, peer.id);
+        this.table.release(RemotePeer.pieceOfKey(key), RemotePeer.beginOfKey(key), peer.id);
         expired = true;
         if (this.#receiving.get(key) === peer.id) trickling = true;
       }

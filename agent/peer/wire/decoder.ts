@@ -248,9 +248,8 @@ export class WireDecoder {
   }
 
   #startPiece(): void {
-    const header = this.#takeSmall(8);
-    this.#pieceIndex = header.readUInt32BE(0);
-    this.#pieceBegin = header.readUInt32BE(4);
+    this.#pieceIndex = this.#readUInt32();
+    this.#pieceBegin = this.#readUInt32();
     this.#pieceLength = this.#length - 9;
     this.#pieceCopied = 0;
     this.#state = State.PieceBody;
