@@ -5,7 +5,7 @@ import { Bitfield, BitfieldError } from '../bitfield.js';
 import type { ChokerPeer } from '../choker/choker.js';
 import type { Link } from '../net/link.js';
 import { RttEstimator } from '../net/rtt-estimator.js';
-import type { BlockRef, PickerPeer } from '../picker/piece-picker.js';
+import type { PickerPeer } from '../picker/piece-picker.js';
 import { BLOCK_LENGTH } from '../wire/constants.js';
 import { WireDecoder, type WireHandler } from '../wire/decoder.js';
 import { BadMessageError, type ProtocolError } from '../wire/errors.js';
