@@ -207,6 +207,12 @@ export class FileStorage implements Storage {
     }
   }
 
+  readSync(piece: number, offset: number, length: number): Buffer | undefined {
+    if (this.#state !== 'open' || !this.#stored.has(piece)) return undefined;
+    checkRange(this.meta, piece, offset, length);
+    return this.#cache.get(piece)?.subarray(offset, offset + length);
+  }
+
   async read(piece: number, offset: number, length: number): Promise<Buffer> {
     assertOpen(this.#state, 'FileStorage');
     checkRange(this.meta, piece, offset, length);

@@ -81,6 +81,12 @@ export class MemoryStorage implements Storage {
     this.#pieces.clear();
   }
 
+  readSync(piece: number, offset: number, length: number): Buffer | undefined {
+    if (this.#state !== 'open') return undefined;
+    checkRange(this.meta, piece, offset, length);
+    return this.#pieces.get(piece)?.subarray(offset, offset + length);
+  }
+
   async read(piece: number, offset: number, length: number): Promise<Buffer> {
     assertOpen(this.#state, 'MemoryStorage');
     checkRange(this.meta, piece, offset, length);

@@ -20,6 +20,11 @@ export interface Storage {
    */
   read(piece: number, offset: number, length: number): Promise<Buffer>;
   /**
+   * The same bytes when they are in memory right now, without I/O or a promise (the serving hot
+   * path); undefined when `read` must be used. Same validation and view semantics as `read`.
+   */
+  readSync?(piece: number, offset: number, length: number): Buffer | undefined;
+  /**
    * Stores a whole verified piece (`data.length` is the piece's exact size). When
    * `keepsWrittenData` is false the caller may reuse `data` once the promise resolves.
    */

@@ -963,7 +963,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
       return;
     }
     peer.requestQueue.push({ index, begin, length });
-    if (!peer.serving) void this.#serve(peer);
+    this.#scheduleServe(peer);
   }
 
   onCancel(peer: RemotePeer, index: number, begin: number, length: number): void {
@@ -987,6 +987,39 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     }
   }
 
+  /**
+   * Starts serving once the current socket chunk is decoded (a microtask later), so every request
+   * of the chunk is queued first: flood and deadline checks see the whole burst, and the blocks go
+   * out in one batch.
+   */
+  #scheduleServe(peer: RemotePeer): void {
+    if (peer.serving) return;
+    peer.serving = true;
+    queueMicrotask(() => void this.#serve(peer));
+  }
+
+  /** Serves queued requests whose blocks `readSync` has, in order, until one needs I/O. */
+  #serveFromMemory(peer: RemotePeer): void {
+    const readSync = this.storage.readSync?.bind(this.storage);
+    if (readSync === undefined) return;
+    const q = peer.requestQueue;
+    let served = 0;
+    let bytes = 0;
+    // Bounded by the queue; the writer's high-water mark stops it early.
+    while (served < q.length && !peer.writer.congested) {
+      const r = q[served];
+      const block = readSync(r.index, r.begin, r.length);
+      if (block === undefined) break;
+      peer.writer.piece(r.index, r.begin, block);
+      bytes += r.length;
+      served++;
+    }
+    if (served === 0) return;
+    q.splice(0, served);
+    peer.upload.add(bytes, Date.now());
+    this.uploaded += bytes;
+  }
+
   async #serve(peer: RemotePeer): Promise<void> {
     peer.serving = true;
     // Reads are issued SERVE_READ_AHEAD requests ahead, so a disk-backed storage reads several
@@ -996,6 +1029,12 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     try {
       // Bounded by the queue, which the remote can grow only up to MAX_QUEUED_REQUESTS.
       while ((peer.requestQueue.length > 0 || inflight.length > 0) && !peer.closed) {
+        // Fast path: with nothing read ahead, blocks the storage holds in memory go out at once,
+        // with no promise per block.
+        if (inflight.length === 0) {
+          this.#serveFromMemory(peer);
+          if (peer.requestQueue.length === 0) continue;
+        }
         while (inflight.length < SERVE_READ_AHEAD && peer.requestQueue.length > 0) {
           const r = peer.requestQueue.shift()!;
           const data = this.storage.read(r.index, r.begin, r.length);
