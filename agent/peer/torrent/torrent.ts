@@ -77,8 +77,8 @@ const DELAY_REPORT_TTL_MS = 600_000;
 export const ANNOUNCE_TIMEOUT_MS = 15_000;
 /** Outbound connections read into this (one read at a time on the main thread; consumed at once). */
 const SHARED_READ_BUFFER = Buffer.allocUnsafe(1_048_576);
-/** Requests whose storage reads run ahead of the one being sent. */
-const SERVE_READ_AHEAD = 64;
+/** Distinct pieces a serving peer loads from storage in parallel. */
+const SERVE_PREFETCH_PIECES = 4;
 /** Fewer missing blocks than this: refill a pipeline at once rather than in batches. */
 const REQUEST_BATCH = 8;
 /** Bytes sent to a peer before its measured upload rate is trusted for response-delay estimates. */
@@ -215,7 +215,6 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   readonly #pendingHaves: number[] = [];
   #haveFlushScheduled = false;
   /** Storage reads in flight per peer being served: part of its queue for response-delay estimates. */
-  readonly #serveInflight = new Map<RemotePeer, Array<{ index: number; begin: number; length: number }>>();
   /** What we declare in `ss_qos`. */
   #localQos: PeerQos;
   readonly #extendedHandshakeSeen = new WeakSet<RemotePeer>();
@@ -975,16 +974,6 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
         return;
       }
     }
-    // Read ahead but not written yet (the writer is congested, e.g. behind a shaped link): drop it.
-    const inflight = this.#serveInflight.get(peer);
-    if (inflight === undefined) return;
-    for (let i = 0; i < inflight.length; i++) {
-      const r = inflight[i];
-      if (r.index === index && r.begin === begin && r.length === length) {
-        inflight.splice(i, 1);
-        return;
-      }
-    }
   }
 
   /**
@@ -1022,51 +1011,51 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
 
   async #serve(peer: RemotePeer): Promise<void> {
     peer.serving = true;
-    // Reads are issued SERVE_READ_AHEAD requests ahead, so a disk-backed storage reads several
-    // pieces in parallel on the thread pool while earlier blocks go out in order.
-    const inflight: Array<{ index: number; begin: number; length: number; data: Promise<Buffer> }> = [];
-    this.#serveInflight.set(peer, inflight);
+    const q = peer.requestQueue;
     try {
-      // Bounded by the queue, which the remote can grow only up to MAX_QUEUED_REQUESTS.
-      while ((peer.requestQueue.length > 0 || inflight.length > 0) && !peer.closed) {
-        // Fast path: with nothing read ahead, blocks the storage holds in memory go out at once,
-        // with no promise per block.
-        if (inflight.length === 0) {
-          this.#serveFromMemory(peer);
-          if (peer.requestQueue.length === 0) continue;
-        }
-        while (inflight.length < SERVE_READ_AHEAD && peer.requestQueue.length > 0) {
-          const r = peer.requestQueue.shift()!;
-          const data = this.storage.read(r.index, r.begin, r.length);
-          data.catch(() => {}); // handled when its turn comes; avoids an unhandled-rejection warning
-          inflight.push({ ...r, data });
-        }
+      // Each iteration sends blocks or waits for I/O or drain; the queue is bounded by
+      // MAX_QUEUED_REQUESTS and only shrinks here (or by cancel/choke).
+      while (q.length > 0 && !peer.closed) {
+        this.#serveFromMemory(peer);
+        if (q.length === 0 || peer.closed) break;
         if (peer.writer.congested) {
           await peer.writer.drained();
           continue;
         }
-        const r = inflight.shift()!;
+        // The front block needs I/O. Load it, and meanwhile the next few distinct pieces the
+        // queue asks for, in parallel on the thread pool; requests stay queued (cancellable)
+        // until sent.
+        const front = q[0];
+        const loads = new Map<number, Promise<Buffer>>();
+        for (let i = 0; i < q.length && loads.size < SERVE_PREFETCH_PIECES; i++) {
+          const r = q[i];
+          if (loads.has(r.index) || this.storage.readSync?.(r.index, r.begin, r.length) !== undefined)
+            continue;
+          const load = this.storage.read(r.index, r.begin, r.length);
+          load.catch(() => {}); // only the front's outcome matters; others are retried when due
+          loads.set(r.index, load);
+        }
         let block: Buffer;
         try {
-          block = await r.data;
+          block = await (loads.get(front.index) ?? this.storage.read(front.index, front.begin, front.length));
         } catch (err) {
-          this.#log.warn({ piece: r.index, err: describe(err) }, 'could not read a requested block');
-          if (peer.fast) peer.writer.reject(r.index, r.begin, r.length);
+          this.#log.warn({ piece: front.index, err: describe(err) }, 'could not read a requested block');
+          if (q[0] === front) q.shift();
+          if (peer.fast) peer.writer.reject(front.index, front.begin, front.length);
           continue;
         }
-        if (peer.closed) return;
-        // Choked while the read was in flight: the request is void (rejected under BEP 6).
-        if (peer.amChoking && !peer.allowedFastOut.has(r.index)) {
-          if (peer.fast) peer.writer.reject(r.index, r.begin, r.length);
-          continue;
+        // Cancelled, or choked away, while reading: nothing to send for it.
+        if (q[0] !== front || peer.closed) continue;
+        if (this.storage.readSync === undefined) {
+          // A storage without an in-memory view: send what was read, one block per read.
+          q.shift();
+          peer.writer.piece(front.index, front.begin, block);
+          peer.upload.add(front.length, Date.now());
+          this.uploaded += front.length;
         }
-        peer.writer.piece(r.index, r.begin, block);
-        peer.upload.add(r.length, Date.now());
-        this.uploaded += r.length;
       }
     } finally {
       peer.serving = false;
-      this.#serveInflight.delete(peer);
     }
   }
 
@@ -1382,8 +1371,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     const rate = this.#uploadRateEstimate(peer);
     if (!(rate > 0)) return false;
     // Queued, being read, and (while serving) the one being sent.
-    const blocksAhead =
-      peer.requestQueue.length + (this.#serveInflight.get(peer)?.length ?? 0) + (peer.serving ? 1 : 0);
+    const blocksAhead = peer.requestQueue.length + (peer.serving ? 1 : 0);
     const bytes = blocksAhead * BLOCK_LENGTH + peer.socket.writableLength + length;
     return (bytes * 1000) / rate > maxDelayMs;
   }
