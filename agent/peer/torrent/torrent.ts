@@ -202,7 +202,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   readonly #receiving = new Map<number, string>();
   readonly #connecting = new Set<string>();
   /** Addresses learnt from trackers or the user, to (re)connect to while below the limit. */
-  readonly #known = new Map<string, { host: string; port: number; failures: number; retryAt: number }>();
+  readonly #known = new Map<
+    string,
+    { host: string; port: number; failures: number; retryAt: number; seed?: boolean }
+  >();
   readonly #selfAddresses = new Set<string>();
   /** Delays measured to peers' listening endpoints, oldest first, for the tracker extension. */
   readonly #delays = new Map<string, { host: string; port: number; delayMs: number; at: number }>();
@@ -363,6 +366,16 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.#connectKnown();
   }
 
+  /** Addresses we know of (from trackers or `addPeer`), with what we learnt about them. */
+  knownPeers(): Array<{ host: string; port: number; failures: number; seed: boolean }> {
+    return [...this.#known.values()].map((k) => ({
+      host: k.host,
+      port: k.port,
+      failures: k.failures,
+      seed: k.seed ?? false,
+    }));
+  }
+
   /** Our own listening address: never connect to it. */
   addSelfAddress(host: string, port: number): void {
     this.#selfAddresses.add(addressKey(host, port));
@@ -379,6 +392,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     for (const [key, addr] of this.#known) {
       if (this.#connectionCount >= max) return;
       if (this.#connecting.has(key) || this.#isConnectedTo(key) || addr.retryAt > now) continue;
+      // Two seeds have nothing to exchange: once complete, known seeds are not dialled again.
+      if (addr.seed && this.complete) continue;
       void this.#connectOutbound(addr.host, addr.port);
     }
   }
@@ -634,6 +649,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
   /** Two seeds have nothing to say to each other. */
   #bothSeeds(peer: RemotePeer): boolean {
     if (!(this.complete && peer.seed)) return false;
+    for (const port of [peer.listenPort, peer.inbound ? undefined : peer.port]) {
+      const known = port === undefined ? undefined : this.#known.get(addressKey(peer.host, port));
+      if (known) known.seed = true;
+    }
     this.closePeer(peer);
     return true;
   }
@@ -887,7 +906,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.completedAt = Date.now();
     this.#log.info({ downloaded: this.downloaded }, 'torrent complete');
     this.emit('complete');
-    for (const peer of this.#peers.values()) if (peer.seed) this.closePeer(peer);
+    for (const peer of this.#peers.values()) this.#bothSeeds(peer);
     this.#announceCompleteToRangePeers();
     if (this.#started && this.downloaded > 0) {
       for (const a of this.#announcers) {

@@ -196,3 +196,18 @@ test('accounting: per-connection totals add up, and piece bytes are content + 13
   for (const kind of MESSAGE_KINDS) t.deepEqual(leecherIn[kind], seedOut[kind], `seed -> leecher ${kind}`);
   for (const node of [seed, leecher]) assertAccountingConsistent(t, node);
 });
+
+test('a leecher that completed remembers the seed it knew as a seed (it is not dialled again)', async (t) => {
+  const { meta, content } = makeMeta({
+    pieceLength: 16_384,
+    files: [{ path: ['c.bin'], length: 262_144 }],
+    seed: 31,
+  });
+  const seed = await startNode(t, { name: 'seed-x', meta, content, pieces: 'all' });
+  const leech = await startNode(t, { name: 'leech-x', meta, content });
+  leech.torrent.addPeer('127.0.0.1', seed.port);
+  await whenComplete(leech);
+  const known = leech.torrent.knownPeers().find((k) => k.port === seed.port);
+  t.truthy(known);
+  t.true(known!.seed, 'the seed is remembered as a seed, which #connectKnown skips once complete');
+});
