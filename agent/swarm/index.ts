@@ -6,6 +6,7 @@ export {
   type LeecherSpec,
   type LinkSpec,
   MAX_LEECHERS,
+  type MediaServerSpec,
   type PlannedLeecher,
   planSwarm,
   type SeederSpec,
@@ -15,6 +16,7 @@ export {
 } from './plan.js';
 export {
   HAVE_REQUEST_KINDS,
+  type MediaServerResult,
   type PeerResult,
   type PeerRole,
   type SwarmResult,

@@ -60,6 +60,21 @@ export interface SeederSpec {
   readonly rangeMessages?: boolean;
 }
 
+/**
+ * BASS's media server: a plain HTTP server (BEP 19 layout, byte ranges) serving the content from
+ * the seeder's storage, streamed from by every leecher whose strategy is `bass`.
+ */
+export interface MediaServerSpec {
+  /** The server's upload limit over all its responses, bytes/s; default unlimited. */
+  readonly uploadBytesPerSecond?: number;
+  /** Burst of that limit, bytes; default a tenth of a second's worth. */
+  readonly uploadBurstBytes?: number;
+  /** Responses in progress at once; default: enough for every bass leecher's `maxInFlight`. */
+  readonly maxConcurrent?: number;
+  /** K: pieces each bass leecher fetches from the server at once; default the web seed's. */
+  readonly maxInFlight?: number;
+}
+
 export interface SwarmInit {
   /** Seeds the content, the arrivals, the strategy draws and every peer's own seed. */
   readonly seed: Seed;
@@ -69,6 +84,11 @@ export interface SwarmInit {
     readonly count: number;
     readonly arrivals: ArrivalSpec;
   };
+  /**
+   * Start a media server (see MediaServerSpec). Started anyway, with the defaults, when some
+   * leecher's strategy is `bass`; leechers with another strategy never use it.
+   */
+  readonly mediaServer?: MediaServerSpec;
   /** Announce to this tracker; without it every leecher is given the others' addresses. */
   readonly trackerUrl?: string;
   /** The run stops here even if players are still playing. */
@@ -101,6 +121,8 @@ export interface SwarmPlan {
   readonly seeder: { readonly name: string; readonly seed: string } & Required<Pick<SeederSpec, 'choker'>> &
     Omit<SeederSpec, 'choker'>;
   readonly leechers: readonly PlannedLeecher[];
+  /** Present when the swarm runs a media server. */
+  readonly mediaServer?: MediaServerSpec;
 }
 
 export const MAX_LEECHERS = 1_000;
@@ -118,6 +140,21 @@ function checkLink(where: string, link: LinkSpec | undefined): LinkSpec {
       throw new SwarmInitError(`${where}.${key}`, `${v} is not a time >= 0 ms`);
   }
   return link;
+}
+
+function checkMediaServer(spec: MediaServerSpec | undefined): MediaServerSpec | undefined {
+  if (spec === undefined) return undefined;
+  for (const key of ['uploadBytesPerSecond', 'uploadBurstBytes'] as const) {
+    const v = spec[key];
+    if (v !== undefined && !(Number.isFinite(v) && v > 0))
+      throw new SwarmInitError(`mediaServer.${key}`, `${v} is not a positive number of bytes`);
+  }
+  for (const key of ['maxConcurrent', 'maxInFlight'] as const) {
+    const v = spec[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1))
+      throw new SwarmInitError(`mediaServer.${key}`, `${v} is not a positive integer`);
+  }
+  return spec;
 }
 
 function checkChoker(where: string, name: string | undefined): ChokerName {
@@ -193,6 +230,7 @@ export function planSwarm(init: SwarmInit): SwarmPlan {
   const seederLink = checkLink('seeder.link', init.seeder?.link);
   const choker = checkChoker('leechers.choker', leechers.choker);
   const seederChoker = checkChoker('seeder.choker', init.seeder?.choker);
+  const mediaServer = checkMediaServer(init.mediaServer);
 
   const random = new Random(init.seed);
   const arrivals = arrivalTimes(leechers.arrivals, leechers.count, random.fork('arrivals'));
@@ -227,5 +265,8 @@ export function planSwarm(init: SwarmInit): SwarmPlan {
       link: seederLink,
     },
     leechers: planned,
+    ...(mediaServer !== undefined || planned.some((l) => l.strategy === 'bass')
+      ? { mediaServer: mediaServer ?? {} }
+      : {}),
   };
 }

@@ -54,6 +54,24 @@ export interface SwarmTotals {
   readonly haveRequestBytesPerMiB: number;
 }
 
+/** The media server's own counters (see MediaServerStats), when the swarm ran one. */
+export interface MediaServerResult {
+  readonly url: string;
+  /** Its upload limit, bytes/s; undefined: unlimited. */
+  readonly uploadBytesPerSecond?: number;
+  /** Leechers that streamed from it (strategy `bass`). */
+  readonly clients: number;
+  /** Requests received (every method, every outcome). */
+  readonly requests: number;
+  /** Payload bytes handed to sockets (a fetch cut short counts what was sent). */
+  readonly bytesServed: number;
+  readonly errors: number;
+  /** Turned away with 503 (too many responses at once). */
+  readonly rejected: number;
+  /** Bodies the client stopped reading before the end. */
+  readonly aborted: number;
+}
+
 export interface SwarmResult {
   readonly plan: SwarmPlan;
   readonly infoHash: string;
@@ -64,6 +82,8 @@ export interface SwarmResult {
   /** The seeder first, then the leechers in plan order. */
   readonly peers: readonly PeerResult[];
   readonly totals: SwarmTotals;
+  /** Present when the swarm ran a media server (BASS). */
+  readonly mediaServer?: MediaServerResult;
 }
 
 /** Sums the per-peer results into the swarm's totals. */

@@ -2,6 +2,7 @@ import { Bitfield } from '../peer/bitfield.js';
 import { Client, makePeerId } from '../peer/client.js';
 import { AbortError, throwIfAborted } from '../peer/errors.js';
 import { type Logger, silentLogger } from '../peer/logger.js';
+import { DEFAULT_MAX_CONCURRENT_RESPONSES, MediaServer } from '../peer/media-server/media-server.js';
 import type { Link } from '../peer/net/link.js';
 import { ShapedLink } from '../peer/net/shaped-link.js';
 import { UNLIMITED_LINK } from '../peer/net/unlimited-link.js';
@@ -12,12 +13,15 @@ import type { RemotePeer } from '../peer/torrent/remote-peer.js';
 import { Torrent, type TorrentInit } from '../peer/torrent/torrent.js';
 import type { Announcer } from '../peer/tracker/announcer.js';
 import { HttpAnnouncer } from '../peer/tracker/http-announcer.js';
+import { type BassHandle, startBass } from '../peer/webseed/bass.js';
+import { DEFAULT_WINDOW_IN_FLIGHT } from '../peer/webseed/sequential-window-policy.js';
 import type { WireExtension } from '../peer/wire/extensions/wire-extension.js';
 import { generateContent, type SwarmContent } from './content.js';
 import { SwarmSetupError } from './errors.js';
 import { type LinkSpec, type PlannedLeecher, planSwarm, type SwarmInit, type SwarmPlan } from './plan.js';
 import {
   HAVE_REQUEST_KINDS,
+  type MediaServerResult,
   type PeerResult,
   type PeerRole,
   type SwarmResult,
@@ -49,6 +53,8 @@ interface RunningPeer {
   player?: Player;
   attachment?: PlayerAttachment;
   cache?: BoundedCache;
+  /** BASS's media-server side (leechers whose strategy is `bass`). */
+  bass?: BassHandle;
   port?: number;
   joinedAt?: number;
   /** Every connection it ever had: their round trips outlive them. */
@@ -81,6 +87,11 @@ function describe(err: unknown): string {
  * `run` ends when every leecher has played the whole stream (or failed), or at `timeoutMs`, and
  * always tears down every peer, player, listener, link and timer — also on abort (it then rejects
  * with AbortError) and on failure.
+ *
+ * With a media server in the plan (`mediaServer`, or a `bass` leecher), the swarm serves the
+ * content from the seeder's storage over HTTP on 127.0.0.1, and every `bass` leecher streams its
+ * window from it (`startBass`, sharing the bass picker's window). The server's upload limit is
+ * its own token bucket: its responses do not go through any peer's link.
  */
 export class Swarm {
   readonly init: SwarmInit;
@@ -91,6 +102,8 @@ export class Swarm {
   readonly #arrivals = new Set<Promise<void>>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #content: SwarmContent | undefined;
+  #mediaServer: MediaServer | undefined;
+  #mediaServerUrl: string | undefined;
   #startedAt = 0;
   #ran = false;
   #stopped = false;
@@ -127,6 +140,7 @@ export class Swarm {
       );
       this.#startedAt = Date.now();
       await this.#startSeeder();
+      await this.#startMediaServer(signal);
       for (const leecher of this.plan.leechers) {
         const timer = setTimeout(() => {
           this.#timers.delete(timer);
@@ -149,10 +163,14 @@ export class Swarm {
     this.#timers.clear();
     // An arrival half-way through its setup finishes it first, so nothing it opens is missed.
     await Promise.allSettled([...this.#arrivals]);
+    // Clients first, then the server, then the seeder whose storage it reads.
+    await Promise.allSettled(this.#peers.map((p) => p.bass?.stop()));
+    await this.#mediaServer?.stop();
     await Promise.allSettled(this.#peers.map((p) => this.#stopPeer(p)));
   }
 
   async #stopPeer(peer: RunningPeer): Promise<void> {
+    await peer.bass?.stop();
     peer.cache?.stop();
     peer.attachment?.detach();
     peer.player?.stop();
@@ -201,6 +219,34 @@ export class Swarm {
       upstreamBps: s.link?.uploadBytesPerSecond,
       rangeMessages: s.rangeMessages,
     });
+  }
+
+  /** Starts the plan's media server on the seeder's storage, if there is one. */
+  async #startMediaServer(signal?: AbortSignal): Promise<void> {
+    const spec = this.plan.mediaServer;
+    if (spec === undefined) return;
+    const seeder = this.#peers.find((p) => p.role === 'seeder');
+    const clients = this.plan.leechers.filter((l) => l.strategy === 'bass').length;
+    const perClient = spec.maxInFlight ?? DEFAULT_WINDOW_IN_FLIGHT;
+    let address: { url: string };
+    try {
+      this.#mediaServer = new MediaServer(
+        {
+          meta: this.#content!.meta,
+          uploadBytesPerSecond: spec.uploadBytesPerSecond,
+          uploadBurstBytes: spec.uploadBurstBytes,
+          // Every bass leecher's K fetches at once must fit, or the server turns them away (503).
+          maxConcurrent:
+            spec.maxConcurrent ?? Math.max(DEFAULT_MAX_CONCURRENT_RESPONSES, clients * perClient),
+        },
+        { storage: seeder?.storage, logger: this.#log },
+      );
+      address = await this.#mediaServer.start({ host: '127.0.0.1' }, signal);
+    } catch (err) {
+      throwIfAborted(signal);
+      throw new SwarmSetupError(`the media server cannot start: ${describe(err)}`, err);
+    }
+    this.#mediaServerUrl = address.url;
   }
 
   async #startLeecher(planned: PlannedLeecher): Promise<void> {
@@ -255,6 +301,14 @@ export class Swarm {
     player.once('done', finish);
     peer.attachment = attachPlayer(torrent, player);
     player.start();
+    if (planned.strategy === 'bass' && this.#mediaServerUrl !== undefined) {
+      // The bass picker's window is the one the web seed follows (startBass shares it).
+      peer.bass = startBass(
+        torrent,
+        { url: this.#mediaServerUrl, playback: player, maxInFlight: this.plan.mediaServer?.maxInFlight },
+        { logger: this.#log.child({ peer: peer.name }) },
+      );
+    }
     if (this.init.trackerUrl === undefined) {
       for (const other of this.#peers) {
         if (other !== peer && other.port !== undefined) torrent.addPeer('127.0.0.1', other.port);
@@ -344,6 +398,21 @@ export class Swarm {
       timedOut,
       peers: results,
       totals: swarmTotals(this.plan.leechers.length, results),
+      ...(this.#mediaServer === undefined ? {} : { mediaServer: this.#mediaServerResult(this.#mediaServer) }),
+    };
+  }
+
+  #mediaServerResult(server: MediaServer): MediaServerResult {
+    const stats = server.stats;
+    return {
+      url: this.#mediaServerUrl ?? '',
+      uploadBytesPerSecond: this.plan.mediaServer?.uploadBytesPerSecond,
+      clients: this.plan.leechers.filter((l) => l.strategy === 'bass').length,
+      requests: stats.requests,
+      bytesServed: stats.bytesServed,
+      errors: stats.errors,
+      rejected: stats.rejected,
+      aborted: stats.aborted,
     };
   }
 

@@ -83,3 +83,20 @@ test('impossible swarms are refused with ERR_SWARM_BAD_INIT naming the field', (
     t.is((err as unknown as { where: string }).where, where);
   }
 });
+
+test('a media server is planned when asked for or when some leecher runs bass, and its spec is checked', (t) => {
+  t.is(planSwarm(BASE).mediaServer, undefined, 'no bass, no server');
+  const bass = planSwarm({ ...BASE, leechers: { ...BASE.leechers, strategy: [{ name: 'bass' }] } });
+  t.deepEqual(bass.mediaServer, {});
+  const asked = planSwarm({ ...BASE, mediaServer: { uploadBytesPerSecond: 500_000, maxInFlight: 2 } });
+  t.deepEqual(asked.mediaServer, { uploadBytesPerSecond: 500_000, maxInFlight: 2 });
+  for (const [field, spec] of [
+    ['mediaServer.uploadBytesPerSecond', { uploadBytesPerSecond: 0 }],
+    ['mediaServer.uploadBurstBytes', { uploadBurstBytes: Number.NaN }],
+    ['mediaServer.maxConcurrent', { maxConcurrent: 1.5 }],
+    ['mediaServer.maxInFlight', { maxInFlight: 0 }],
+  ] as const) {
+    const err = t.throws(() => planSwarm({ ...BASE, mediaServer: spec }), { code: 'ERR_SWARM_BAD_INIT' });
+    t.true(err?.message.startsWith(field), err?.message);
+  }
+});

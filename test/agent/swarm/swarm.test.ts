@@ -137,3 +137,60 @@ test('with a tracker URL, peers find each other through the tracker', async (t) 
   t.is(result.totals.finishedPlaying, 3);
   t.true(tracker.stats().announces >= 4);
 });
+
+test('bass leechers stream their window from the swarm media server and play to the end', async (t) => {
+  const serverRate = 2 * BYTES_PER_SECOND;
+  const result = await runSwarm(
+    {
+      ...SMALL,
+      seed: 'bass-a',
+      leechers: {
+        ...SMALL.leechers,
+        strategy: [{ name: 'bass' }, { name: 'rarest-first' }],
+        strategyOptions: undefined,
+      },
+      mediaServer: { uploadBytesPerSecond: serverRate, maxInFlight: 2 },
+    },
+    AbortSignal.timeout(30_000),
+  );
+  t.false(result.timedOut);
+  t.is(result.totals.finishedPlaying, 4);
+  const leechers = result.peers.slice(1);
+  const bass = leechers.filter((l) => l.strategy === 'bass');
+  t.true(bass.length > 0 && bass.length < 4, `${bass.length} bass leechers: draw both kinds`);
+  for (const l of leechers) {
+    const fromServer = l.bytesBySource['media-server'];
+    if (l.strategy === 'bass') t.true(fromServer > 0, `${l.name} got nothing from the media server`);
+    else t.is(fromServer, 0, `${l.name} runs ${l.strategy} and must not use the media server`);
+    t.is(l.bytesBySource.peer + l.bytesBySource.seed + fromServer, l.downloadedBytes);
+    t.is(l.playback?.bytesBySource['media-server'], fromServer);
+  }
+  const server = result.mediaServer;
+  if (server === undefined) return t.fail('no media server in the result');
+  t.regex(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  t.is(server.clients, bass.length);
+  t.is(server.uploadBytesPerSecond, serverRate);
+  const fromServer = bass.reduce((sum, l) => sum + l.bytesBySource['media-server'], 0);
+  t.is(result.totals.bytesBySource['media-server'], fromServer);
+  // What the leechers kept came from what the server sent (a cut fetch sends more than is kept).
+  t.true(server.bytesServed >= fromServer, `${server.bytesServed} served < ${fromServer} delivered`);
+  t.true(server.requests >= Math.ceil(fromServer / SMALL.content.pieceLengthBytes!), `${server.requests}`);
+  t.is(server.rejected, 0);
+  // The server's token bucket held its rate (plus one burst of a tenth of a second).
+  t.true(
+    server.bytesServed <= (serverRate * result.durationMs) / 1000 + serverRate / 10 + 1,
+    `${server.bytesServed} bytes in ${result.durationMs} ms`,
+  );
+});
+
+test('without bass leechers or a mediaServer spec no media server runs', async (t) => {
+  const result = await runSwarm({
+    seed: 'no-server',
+    content: { sizeBytes: MiB / 4, bitrateBps: BITRATE_BPS, pieceLengthBytes: 32 * 1024 },
+    leechers: { count: 2, arrivals: { kind: 'all-at-once' }, startupBufferMs: 300 },
+    timeoutMs: 15_000,
+  });
+  t.is(result.mediaServer, undefined);
+  t.is(result.totals.bytesBySource['media-server'], 0);
+  t.is(result.totals.finishedPlaying, 2);
+});
