@@ -100,7 +100,7 @@ const PAIRS: readonly PairSpec[] = [
 export interface TransferRun {
   /** Leecher's first payload block to every piece verified. */
   readonly transferMs: number;
-  /** Leecher's own clock: session start to content complete (ours: also read back and verified). */
+  /** Leecher's own clock: session start to content complete (every piece SHA-1-verified and written). */
   readonly elapsedMs: number;
   /** Spawn of the leecher to its completion report, runtime start-up included. */
   readonly wallMs: number;
@@ -632,7 +632,7 @@ function report(r: TransferBenchResult): string {
     formatTable(header, rows),
     '',
     "transfer: leecher's first payload block to all pieces verified. end-to-end: leecher's own clock from",
-    'session start to content complete on disk (ours: also read back and verified; libtorrent: flushed).',
+    'session start to content complete on disk (ours: every piece verified and written; libtorrent: flushed).',
     'wall: spawn of the leecher to its completion report, runtime start-up included. leech CPU: every',
     'thread, listening to completion (limits: receiver CPU / hashing time). heap: JS-heap bytes',
     'allocated per 16 KiB block, listening to completion (GC statistics; file rows include the read-back).',
