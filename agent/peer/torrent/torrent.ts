@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { MessageStats } from '../accounting/message-stats.js';
 import { asDict, asInt, decode, encode, isDict } from '../bencode/index.js';
@@ -249,6 +249,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements PeerHost {
     this.random = new Random(init.seed);
     this.#log = (deps.logger ?? silentLogger).child({ torrent: init.meta.infoHashHex.slice(0, 8) });
     this.#announcers = deps.announcers ?? [];
+    // Every pending outbound handshake listens on the torrent's abort signal (and removes its
+    // listener when done): dozens at once are expected, not a leak.
+    setMaxListeners((init.maxConnections ?? DEFAULT_MAX_CONNECTIONS) + 16, this.#abort.signal);
     this.#hasher = deps.hasher ?? new InlineHasher();
     const have = init.have?.clone() ?? new Bitfield(init.meta.pieceCount);
     this.stored = have.clone();
