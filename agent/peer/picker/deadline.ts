@@ -21,6 +21,8 @@ export const DEADLINE_DEFAULTS = {
   lateFactor: 1.5,
   /** Non-urgent work a peer may hold, in ms of its expected delivery time. */
   queueBudgetMs: 1_000,
+  /** Share of non-urgent requests that fetch the swarm's rarest pieces while the buffer is low. */
+  rareShare: 0.2,
 } as const;
 
 /** Options `deadline` accepts. */
@@ -34,6 +36,8 @@ export const NOMINAL_RATE_BPS = 1_048_576;
 export const MIN_QUEUE_BLOCKS = 4;
 /** Late blocks re-requested per pick at most, to bound duplicate traffic. */
 export const MAX_LATE_DUPLICATES = 16;
+/** While playing, a piece goes to a non-seed instead of a seed if it finishes within this share of its slack. */
+export const SEED_SPARING_SLACK = 0.5;
 /** Effective rate of a peer that is not delivering: any responsive peer beats it. */
 const UNRESPONSIVE_RATE_BPS = 1;
 /** Block keys: piece * this + block (pieces are far below 2^32 blocks of 16 KiB). */
@@ -71,7 +75,10 @@ interface Estimate {
 /** The state of one `pick` call. */
 interface Round {
   readonly peer: PickerPeer;
+  /** At most this many blocks in `out` (the caller's max). */
   readonly limit: number;
+  /** New requests the asking peer's queue budget still allows (late-block rescues are exempt). */
+  readonly room: { left: number };
   readonly out: BlockRef[];
   readonly now: number;
   readonly usable: (piece: number) => boolean;
@@ -144,6 +151,7 @@ export class DeadlinePicker implements PiecePicker {
   readonly healthyBufferMs: number;
   readonly lateFactor: number;
   readonly queueBudgetMs: number;
+  readonly rareShare: number;
   readonly #table: PieceTable;
   readonly #random: Random;
   readonly #playback: PlaybackView | undefined;
@@ -166,6 +174,7 @@ export class DeadlinePicker implements PiecePicker {
       min: 0,
       minExclusive: true,
     });
+    this.rareShare = options.number('rareShare', DEADLINE_DEFAULTS.rareShare, { min: 0, max: 1 });
     this.#table = init.table;
     this.#random = init.random;
     this.#playback = init.playback;
@@ -197,22 +206,24 @@ export class DeadlinePicker implements PiecePicker {
       const queueMs = (e.queuedBlocks * BLOCK_LENGTH * 1000) / e.rateBps;
       freeAt.set(e.id, e.rttMs / 2 + Math.max(e.rttMs / 2, queueMs));
     }
-    const round: Round = { peer, limit: max, out, now, usable, estimates, self, freeAt };
-
-    const urgent = this.#urgentPieces(start, now, deadline);
-    this.#serveUrgent(round, urgent);
-
+    // Every peer's queue stays within `queueBudgetMs` of work, so that a piece that turns urgent
+    // (or a block released by a choke) is never stuck behind seconds of earlier requests: requests
+    // go out just in time, to the peer the schedule picks when it has room.
     const budget = Math.max(
       MIN_QUEUE_BLOCKS,
       Math.ceil((self.rateBps * Math.max(this.queueBudgetMs, 2 * self.rttMs)) / 1000 / BLOCK_LENGTH),
     );
-    const room = Math.min(max, budget - self.queuedBlocks) - out.length;
-    if (room > 0) {
-      const spare: Round = { ...round, limit: out.length + room };
+    const room = { left: budget - self.queuedBlocks };
+    const round: Round = { peer, limit: max, room, out, now, usable, estimates, self, freeAt };
+
+    const urgent = this.#urgentPieces(start, now, deadline);
+    this.#serveUrgent(round, urgent, view.started ? deadline : undefined);
+
+    if (room.left > 0 && out.length < max) {
       const urgentSet = new Set(urgent);
       const feasible = (piece: number, bytes: number): boolean =>
         piece < start || deadline(piece) - now >= freeAt.get(peer.id)! + (bytes * 1000) / self.rateBps;
-      this.#fillSpare(spare, start, view.bufferedMs >= this.healthyBufferMs, urgentSet, feasible);
+      this.#fillSpare(round, start, view.bufferedMs >= this.healthyBufferMs, urgentSet, feasible, deadline);
     }
 
     if (out.length < max && table.endgame) {
@@ -324,9 +335,10 @@ export class DeadlinePicker implements PiecePicker {
    * each is expected (behind the peer's queue and everything placed on it so far).
    */
   #claim(round: Round, piece: number): number {
-    const { peer, out, self, freeAt } = round;
+    const { peer, out, self, freeAt, room } = round;
     const before = out.length;
-    this.#table.claim(piece, peer.id, round.limit - out.length, out);
+    this.#table.claim(piece, peer.id, Math.min(round.limit - out.length, room.left), out);
+    room.left -= out.length - before;
     let at = freeAt.get(peer.id)!;
     for (let k = before; k < out.length; k++) {
       const block = out[k];
@@ -346,7 +358,7 @@ export class DeadlinePicker implements PiecePicker {
    * on it and wins ties, so equal peers never leave a piece waiting. Requested blocks: the late
    * ones the asking peer would deliver sooner are duplicated before any later piece is served.
    */
-  #serveUrgent(round: Round, urgent: readonly number[]): void {
+  #serveUrgent(round: Round, urgent: readonly number[], spareSeeds?: (piece: number) => number): void {
     const { peer, out, usable, estimates, freeAt } = round;
     const table = this.#table;
     const others = [...estimates.values()]
@@ -371,8 +383,33 @@ export class DeadlinePicker implements PiecePicker {
             bestFinish = finish;
           }
         }
-        if (best === round.self) this.#claim(round, piece);
-        else if (best !== undefined) freeAt.set(best.id, bestFinish);
+        // A seed's upload is what brings new pieces into the swarm: while playing, a piece some
+        // other peer has goes to the best of those when it is comfortably in time.
+        if (spareSeeds !== undefined && best?.peer?.have.complete === true && table.availability[piece] > 0) {
+          const slack = spareSeeds(piece) - round.now;
+          let alt: Estimate | undefined;
+          let altFinish = Number.POSITIVE_INFINITY;
+          for (const e of candidates) {
+            if (e.peer!.have.complete || (e === round.self ? !usable(piece) : !e.peer!.have.has(piece)))
+              continue;
+            const finish = freeAt.get(e.id)! + (bytes * 1000) / e.rateBps;
+            if (finish < altFinish) {
+              alt = e;
+              altFinish = finish;
+            }
+          }
+          if (alt !== undefined && altFinish <= SEED_SPARING_SLACK * slack) {
+            best = alt;
+            bestFinish = altFinish;
+          }
+        }
+        if (best === round.self) {
+          this.#claim(round, piece);
+          // What the budget did not let it request now stays its own, for its next pick.
+          freeAt.set(best.id, Math.max(freeAt.get(best.id)!, bestFinish));
+        } else if (best !== undefined) {
+          freeAt.set(best.id, bestFinish);
+        }
       }
       if (dl !== undefined && duplicates.left > 0 && usable(piece))
         this.#duplicateLate(round, dl, duplicates);
@@ -432,11 +469,13 @@ export class DeadlinePicker implements PiecePicker {
     healthy: boolean,
     urgent: ReadonlySet<number>,
     feasible: (piece: number, bytes: number) => boolean,
+    deadline: (piece: number) => number,
   ): void {
-    const { out, usable } = round;
+    const { out, usable, room } = round;
     const table = this.#table;
+    const full = (): boolean => out.length >= round.limit || room.left <= 0;
     for (const dl of downloadsInPlaybackOrder(table, start)) {
-      if (out.length >= round.limit) return;
+      if (full()) return;
       if (dl.free > 0 && !urgent.has(dl.index) && usable(dl.index) && feasible(dl.index, freeBytes(dl)))
         this.#claim(round, dl.index);
     }
@@ -444,13 +483,36 @@ export class DeadlinePicker implements PiecePicker {
     const candidate = (i: number): boolean =>
       table.isUnstarted(i) && !urgent.has(i) && usable(i) && feasible(i, table.pieceSize(i));
     if (!healthy) {
-      for (let k = 0; k < n && out.length < round.limit; k++) {
-        const i = (start + k) % n;
-        if (candidate(i)) this.#claim(round, i);
+      // Mostly the pieces that would make the buffer healthy, rarest first (peers near the same
+      // position then fetch different pieces and trade them), ties in playback order; a share
+      // `rareShare` goes to the rarest pieces anywhere, which keeps new pieces flowing from the
+      // seeds to the peers ahead of us.
+      const windowEnd = round.now + this.healthyBufferMs;
+      const inWindow = (): number => {
+        let best = -1;
+        let bestAvailability = Number.POSITIVE_INFINITY;
+        for (let i = start; i < n && deadline(i) <= windowEnd; i++) {
+          const a = table.availabilityOf(i);
+          if (a < bestAvailability && candidate(i)) {
+            best = i;
+            bestAvailability = a;
+          }
+        }
+        return best;
+      };
+      const inOrder = (): number => {
+        for (let k = 0; k < n; k++) if (candidate((start + k) % n)) return (start + k) % n;
+        return -1;
+      };
+      while (!full()) {
+        let piece = this.rareShare > 0 && this.#random.chance(this.rareShare) ? this.#rarest(candidate) : -1;
+        if (piece < 0) piece = inWindow();
+        if (piece < 0) piece = inOrder();
+        if (piece < 0 || this.#claim(round, piece) === 0) return;
       }
       return;
     }
-    while (out.length < round.limit) {
+    while (!full()) {
       const piece = this.#rarest(candidate);
       if (piece < 0 || this.#claim(round, piece) === 0) return;
     }
