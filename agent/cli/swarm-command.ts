@@ -5,7 +5,7 @@ import { SeedstreamError } from '../peer/errors.js';
 import { strategyNames } from '../peer/picker/index.js';
 import { formatBytes, parseBitrate, parseBytes, parseDuration } from '../peer/units.js';
 import { type PeerResult, runSwarm, type SwarmInit, type SwarmResult } from '../swarm/index.js';
-import { collect, toInt } from './seed-command.js';
+import { collect, toInt } from './cli-options.js';
 
 interface SwarmOptions {
   leechers: number;
