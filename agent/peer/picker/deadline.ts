@@ -15,13 +15,13 @@ import { StrategyOptions } from './strategy-options.js';
 export const DEADLINE_DEFAULTS = {
   /** A needed piece due within this many ms is urgent. */
   urgentHorizonMs: 5_000,
-  /** With at least this much media buffered (ms), spare requests go to rare pieces. */
+  /** Below this much media buffered (ms), spare requests fill the buffer; above, rare pieces. */
   healthyBufferMs: 10_000,
   /** A block is late once it has waited this many times its expected wait. */
   lateFactor: 1.5,
-  /** Non-urgent work a peer may hold, in ms of its expected delivery time. */
-  queueBudgetMs: 1_000,
-  /** Share of non-urgent requests that fetch the swarm's rarest pieces while the buffer is low. */
+  /** Work a peer may have queued, in ms of its expected delivery time. */
+  queueBudgetMs: 3_000,
+  /** Share of spare requests for the swarm's rarest pieces before the buffer is healthy. */
   rareShare: 0.2,
 } as const;
 
@@ -32,8 +32,8 @@ export const DEADLINE_OPTIONS = Object.keys(DEADLINE_DEFAULTS);
 export const UNRESPONSIVE_AFTER_MS = 2_000;
 /** Rate assumed for every peer while none has a measured one: only weighs queues against RTTs. */
 export const NOMINAL_RATE_BPS = 1_048_576;
-/** However slow, a peer may hold this many non-urgent blocks, so its link keeps pipelining. */
-export const MIN_QUEUE_BLOCKS = 4;
+/** However slow, a peer may hold this many blocks (the torrent's minimum pipeline), so its link stays busy. */
+export const MIN_QUEUE_BLOCKS = 16;
 /** Late blocks re-requested per pick at most, to bound duplicate traffic. */
 export const MAX_LATE_DUPLICATES = 16;
 /** While playing, a piece goes to a non-seed instead of a seed if it finishes within this share of its slack. */
@@ -120,9 +120,9 @@ function byId(a: Estimate, b: Estimate): number {
 
 /**
  * seedstream's own streaming strategy. Every needed piece has a deadline (the player's
- * `deadline(i)`); those due within `urgentHorizonMs` are urgent. A stall happens at the first
- * missing piece, due when the buffer runs out, so the urgent window is the part of the horizon the
- * buffer does not cover yet: it shrinks as the buffer grows and vanishes beyond the horizon.
+ * `deadline(i)`); those due within `urgentHorizonMs` are urgent (before the start, also the whole
+ * start-up buffer). A stall happens at the first missing piece, due when the buffer runs out, so
+ * the urgent window is the part of the horizon the buffer does not cover yet.
  *
  * - Urgent pieces go to the peer expected to deliver them first. A peer's finish time is half its
  *   RTT, then what it already has queued (or the other half RTT, whichever is longer), then the
@@ -131,16 +131,22 @@ function byId(a: Estimate, b: Estimate): number {
  *   a fast peer takes the first ones until its queue makes a slower one finish sooner, and the
  *   asking peer claims only what lands on it. Peers choking us take no part; nor do idle peers
  *   (nothing requested from them), since they will not ask again until some event.
+ * - While playing, a seed's upload is kept for what only seeds have: an urgent piece that a
+ *   non-seed peer has goes to the best such peer when it would finish within SEED_SPARING_SLACK
+ *   of the piece's slack; the seed gets it back as the deadline nears.
  * - Every block this picker requests gets an expected wait (its peer's queue ahead of it, at the
  *   peer's rate). A block of an urgent piece that has waited `lateFactor` times that long is late,
  *   and is requested again from the asking peer if it is expected to deliver it sooner than the
  *   late peer (whose remaining queue is scaled by how late it runs). The first copy to arrive wins;
  *   the torrent cancels the other request.
- * - Spare capacity goes to non-urgent pieces, at most `queueBudgetMs` of work per peer, so that no
- *   pipeline is deep in far-ahead pieces when a piece becomes urgent. With the buffer below
- *   `healthyBufferMs` these are the next pieces in playback order; at or above it, the rarest
- *   pieces (seeded random tie-break), which the swarm needs most. A peer never gets a non-urgent
- *   piece it is not expected to deliver before its deadline: that one is left for a faster peer.
+ * - No peer holds more than `queueBudgetMs` of work, so a piece that turns urgent is never stuck
+ *   behind a deep queue. Before the start nothing but the start-up window is requested. Once
+ *   playing, spare room goes to non-urgent pieces the peer is expected to deliver in time: with the
+ *   buffer below `healthyBufferMs`, the pieces up to that buffer, rarest first (peers near the
+ *   same position fetch different pieces and trade them), ties in playback order, plus — once the
+ *   buffer covers the urgent horizon — a share `rareShare` of the swarm's rarest pieces anywhere;
+ *   with a healthy buffer, rarest first everywhere (seeded random tie-break), giving back to the
+ *   swarm.
  * - Started pieces keep strict priority within each tier; end game as rarest-first.
  *
  * Without a player there are no deadlines: the picker falls back to sequential order.
@@ -216,14 +222,14 @@ export class DeadlinePicker implements PiecePicker {
     const room = { left: budget - self.queuedBlocks };
     const round: Round = { peer, limit: max, room, out, now, usable, estimates, self, freeAt };
 
-    const urgent = this.#urgentPieces(start, now, deadline);
+    const urgent = this.#urgentPieces(start, now, deadline, view.started);
     this.#serveUrgent(round, urgent, view.started ? deadline : undefined);
 
-    if (room.left > 0 && out.length < max) {
+    if (view.started && room.left > 0 && out.length < max) {
       const urgentSet = new Set(urgent);
       const feasible = (piece: number, bytes: number): boolean =>
         piece < start || deadline(piece) - now >= freeAt.get(peer.id)! + (bytes * 1000) / self.rateBps;
-      this.#fillSpare(round, start, view.bufferedMs >= this.healthyBufferMs, urgentSet, feasible, deadline);
+      this.#fillSpare(round, start, view.bufferedMs, urgentSet, feasible, deadline);
     }
 
     if (out.length < max && table.endgame) {
@@ -232,14 +238,23 @@ export class DeadlinePicker implements PiecePicker {
     return out;
   }
 
-  /** Needed pieces ahead of the playhead due within the horizon, in deadline (= playback) order. */
-  #urgentPieces(start: number, now: number, deadline: (piece: number) => number): number[] {
+  /**
+   * Needed pieces ahead of the playhead due within the horizon, in deadline (= playback) order.
+   * Before the start, the playhead piece is due a start-up buffer from now and the buffer's pieces
+   * within twice that: the window always covers them, however long the start-up buffer.
+   */
+  #urgentPieces(start: number, now: number, deadline: (piece: number) => number, started: boolean): number[] {
     const table = this.#table;
     const urgent: number[] = [];
+    let cutoff = now + this.urgentHorizonMs;
+    if (!started && start < table.pieceCount) {
+      const startup = deadline(start) - now;
+      if (Number.isFinite(startup)) cutoff = Math.max(cutoff, now + 2 * startup);
+    }
     for (let i = start; i < table.pieceCount; i++) {
       if (!table.needs(i)) continue;
-      // Deadlines follow playback order, so the first needed piece beyond the horizon ends the window.
-      if (deadline(i) - now > this.urgentHorizonMs) break;
+      // Deadlines follow playback order, so the first needed piece beyond the cutoff ends the window.
+      if (deadline(i) > cutoff) break;
       urgent.push(i);
     }
     return urgent;
@@ -367,6 +382,14 @@ export class DeadlinePicker implements PiecePicker {
       )
       .sort(byId);
     const candidates = [round.self, ...others];
+    // Any unchoking peer that is not a seed may stand in for a seed, idle or not: it asks again at
+    // its next HAVE, block or maintenance tick, and the seed takes the piece back as slack shrinks.
+    const standIns = [
+      round.self,
+      ...[...estimates.values()]
+        .filter((e) => e !== round.self && e.peer !== undefined && e.peer.peerChoking !== true)
+        .sort(byId),
+    ].filter((e) => !e.peer!.have.complete);
     const duplicates = { left: MAX_LATE_DUPLICATES };
     for (const piece of urgent) {
       if (out.length >= round.limit) return;
@@ -389,9 +412,8 @@ export class DeadlinePicker implements PiecePicker {
           const slack = spareSeeds(piece) - round.now;
           let alt: Estimate | undefined;
           let altFinish = Number.POSITIVE_INFINITY;
-          for (const e of candidates) {
-            if (e.peer!.have.complete || (e === round.self ? !usable(piece) : !e.peer!.have.has(piece)))
-              continue;
+          for (const e of standIns) {
+            if (e === round.self ? !usable(piece) : !e.peer!.have.has(piece)) continue;
             const finish = freeAt.get(e.id)! + (bytes * 1000) / e.rateBps;
             if (finish < altFinish) {
               alt = e;
@@ -466,12 +488,13 @@ export class DeadlinePicker implements PiecePicker {
   #fillSpare(
     round: Round,
     start: number,
-    healthy: boolean,
+    bufferedMs: number,
     urgent: ReadonlySet<number>,
     feasible: (piece: number, bytes: number) => boolean,
     deadline: (piece: number) => number,
   ): void {
     const { out, usable, room } = round;
+    const healthy = bufferedMs >= this.healthyBufferMs;
     const table = this.#table;
     const full = (): boolean => out.length >= round.limit || room.left <= 0;
     for (const dl of downloadsInPlaybackOrder(table, start)) {
@@ -488,6 +511,8 @@ export class DeadlinePicker implements PiecePicker {
       // `rareShare` goes to the rarest pieces anywhere, which keeps new pieces flowing from the
       // seeds to the peers ahead of us.
       const windowEnd = round.now + this.healthyBufferMs;
+      // Far-ahead pieces only once the buffer covers the urgent horizon.
+      const swarmShare = bufferedMs >= this.urgentHorizonMs ? this.rareShare : 0;
       const inWindow = (): number => {
         let best = -1;
         let bestAvailability = Number.POSITIVE_INFINITY;
@@ -505,7 +530,7 @@ export class DeadlinePicker implements PiecePicker {
         return -1;
       };
       while (!full()) {
-        let piece = this.rareShare > 0 && this.#random.chance(this.rareShare) ? this.#rarest(candidate) : -1;
+        let piece = swarmShare > 0 && this.#random.chance(swarmShare) ? this.#rarest(candidate) : -1;
         if (piece < 0) piece = inWindow();
         if (piece < 0) piece = inOrder();
         if (piece < 0 || this.#claim(round, piece) === 0) return;
